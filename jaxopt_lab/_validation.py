@@ -1,0 +1,87 @@
+"""Construction-time checks of concrete hyperparameters; tracers and schedules pass untouched.
+
+A factory called inside `jax.jit` or `jax.vmap` receives tracers; it must trace once for any
+values, so only concrete values (Python numbers, NumPy and concrete JAX scalars) are checked:
+  check("adam", b1=(b1, UNIT))  ->  ValueError("adam(b1=1.0): b1 must be in [0, 1), got 1.0")
+"""
+import math
+from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+
+class Interval(NamedTuple):
+  """A real interval; `str()` writes it as maths does: [0, 1), (0, inf)."""
+  low: float
+  high: float
+  closed_low: bool = True
+  closed_high: bool = False
+
+  def __contains__(self, x: float) -> bool:
+    above = x >= self.low if self.closed_low else x > self.low
+    below = x <= self.high if self.closed_high else x < self.high
+    return bool(above and below)
+
+  def __str__(self) -> str:
+    left = "[" if self.closed_low else "("
+    right = "]" if self.closed_high else ")"
+    return f"{left}{_number(self.low)}, {_number(self.high)}{right}"
+
+
+UNIT = Interval(0.0, 1.0)                         # [0, 1): betas, decays
+NONNEGATIVE = Interval(0.0, math.inf)             # [0, inf): rates, eps, weight decay
+POSITIVE = Interval(0.0, math.inf, closed_low=False)   # (0, inf): norms, scales
+PROBABILITY = Interval(0.0, 1.0, closed_high=True)     # [0, 1]
+
+
+def _number(x: float) -> str:
+  return "inf" if x == math.inf else ("-inf" if x == -math.inf else f"{x:g}")
+
+
+def is_concrete(value: Any) -> bool:
+  """True for values known at construction: not tracers, not schedules."""
+  return not (isinstance(value, jax.core.Tracer) or callable(value))
+
+
+def check(call: str, **specs: tuple[Any, Interval]) -> None:
+  """Raises ValueError naming call, parameter, value and range for any concrete value outside it."""
+  for name, (value, interval) in specs.items():
+    if not is_concrete(value):
+      continue
+    x = _scalar(call, name, value)
+    if x not in interval:
+      shown = _shown(value, x)
+      raise ValueError(f"{call}({name}={shown}): {name} must be in {interval}, got {shown}")
+
+
+def check_int(call: str, **specs: tuple[Any, Interval]) -> None:
+  """Like `check`, for counts (steps, history sizes): the value must also be an integer."""
+  for name, (value, interval) in specs.items():
+    if not is_concrete(value):
+      continue
+    x = _scalar(call, name, value)
+    if not (math.isfinite(x) and x == int(x)):
+      shown = _shown(value, x)
+      raise ValueError(
+          f"{call}({name}={shown}): {name} must be an integer in {interval}, got {shown}")
+    check(call, **{name: (value, interval)})
+
+
+def _shown(value: Any, x: float) -> str:
+  """The value as the user wrote it when it is a Python number, else as a float."""
+  return repr(value) if isinstance(value, (int, float)) else repr(x)
+
+
+def _scalar(call: str, name: str, value: Any) -> float:
+  try:
+    array = np.asarray(value)
+  except Exception as error:  # jax raises several types for unconvertible objects
+    raise ValueError(f"{call}({name}=...): {name} must be a real number, got {value!r}") from error
+  if array.dtype.kind not in "biuf":
+    raise ValueError(f"{call}({name}={value!r}): {name} must be a real number, got {value!r}")
+  if array.ndim:
+    raise ValueError(
+        f"{call}({name}=...): {name} must be a scalar, got an array of shape {array.shape}; "
+        "to run several values, vmap over them")
+  return float(array)
