@@ -84,3 +84,8 @@ def amsgrad(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar
         eps=(eps, NONNEGATIVE))
   return optax.chain(scale_by_amsgrad(b1, b2, eps, bias_correction),
                      scale_by_learning_rate(learning_rate))
+
+
+BY_NAME = {factory.__name__: factory for factory in (
+    sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw, amsgrad)}
+"""Every optimizer factory by name, in the order the lectures introduce them."""

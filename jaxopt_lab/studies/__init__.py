@@ -1,0 +1,1 @@
+"""Studies: the experiments `jaxopt-lab <study>` runs, each writing figures and tables."""
