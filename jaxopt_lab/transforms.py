@@ -186,8 +186,9 @@ def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
   check("scale_by_adam", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE))
 
   def init(params):
-    zeros = optax.tree.zeros_like(params)
-    return ScaleByAdamState(jnp.zeros([], jnp.int32), zeros, zeros)
+    # separate buffers for every moment, so a jitted step can donate the state
+    zeros = optax.tree.zeros_like
+    return ScaleByAdamState(jnp.zeros([], jnp.int32), zeros(params), zeros(params))
 
   def update(grads, state, params=None):
     del params
@@ -224,8 +225,9 @@ def scale_by_amsgrad(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
   check("scale_by_amsgrad", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE))
 
   def init(params):
-    zeros = optax.tree.zeros_like(params)
-    return ScaleByAmsgradState(jnp.zeros([], jnp.int32), zeros, zeros, zeros)
+    zeros = optax.tree.zeros_like
+    return ScaleByAmsgradState(jnp.zeros([], jnp.int32), zeros(params), zeros(params),
+                               zeros(params))
 
   def update(grads, state, params=None):
     del params

@@ -176,3 +176,21 @@ def test_vmap_over_learning_rates_equals_loop(name, x64):
                      for r in rates])
   np.testing.assert_allclose(batched, looped, rtol=1e-12, atol=1e-14)
   assert not np.allclose(looped[0], looped[1])  # the rates matter
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_jitted_step_can_donate_params_and_state(name):
+  """Every state leaf is its own buffer: donating the state does not donate one buffer twice."""
+  optimizer = TABLE[name].factory(**TABLE[name].hyper)
+  loss, params = multi_leaf_problem()
+  params = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), params)
+
+  @jax.jit
+  def reference_step(params, state):
+    updates, state = optimizer.update(jax.grad(loss)(params), state, params)
+    return jax.tree.map(jnp.add, params, updates), state
+
+  donated_step = jax.jit(reference_step.__wrapped__, donate_argnums=(0, 1))
+  expected = reference_step(params, optimizer.init(params))
+  got = donated_step(jax.tree.map(jnp.copy, params), optimizer.init(params))
+  jax.tree.map(np.testing.assert_array_equal, got, expected)
