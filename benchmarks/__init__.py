@@ -1,0 +1,1 @@
+"""Benchmarks: each module has main(argv) that prints a table and writes JSON under --out."""

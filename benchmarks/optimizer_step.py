@@ -1,0 +1,181 @@
+"""One Adam step on n float32 parameters: jaxopt_lab vs optax vs torch.optim vs memory speed.
+
+An fp32 Adam step must read p, g, m, v and write p, m, v: 28 bytes per parameter. The
+ceiling is a jitted, donated in-place scaling x <- c x of 3.5 floats per parameter: one
+streaming pass over exactly 28 bytes per parameter. Contenders, each jitted with donated
+params and state:
+  jaxopt_lab.adam     our chain + optax.apply_updates
+  optax.adam          the same through optax
+  probe: one function the whole step as one function of separate (p, g, m, v) arrays
+  probe: interleaved  p, m, v stored as one [n, 3] array, so one output can hold them all
+  torch foreach / torch fused   torch.optim.Adam(foreach=True) and (fused=True)
+The probes ask whether XLA:CPU can be led to a single pass; "XLA passes" counts the
+parameter-sized loop fusions in the compiled program (1 = a single pass).
+Rounds are interleaved (A B C ... A B C ...) and the median per contender is reported, with
+ratios to optax.adam and the fraction of the ceiling's bandwidth, so machine noise hits all
+alike. Writes JSON and a markdown table.
+
+  python -m benchmarks.optimizer_step --sizes 1e6,1e7 --rounds 7
+"""
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import torch
+
+import jaxopt_lab as jl
+
+BYTES_PER_PARAMETER = 28  # read p, g, m, v; write p, m, v (float32)
+
+
+def jax_step(optimizer):
+  def step(params, state, grads):
+    updates, state = optimizer.update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
+def adam_math(p, m, v, g, count, learning_rate=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+  c1 = 1 - b1 ** count.astype(jnp.float32)
+  c2 = 1 - b2 ** count.astype(jnp.float32)
+  m = b1 * m + (1 - b1) * g
+  v = b2 * v + (1 - b2) * g * g
+  return p - learning_rate * (m / c1) / (jnp.sqrt(v / c2) + eps), m, v
+
+
+def one_function_step():
+  """Adam as one elementwise function of separate arrays (p, g, m, v) -> (p, m, v)."""
+  def step(params, state, grads):
+    count, m, v = state
+    params, m, v = adam_math(params, m, v, grads, count + 1)
+    return params, (count + 1, m, v)
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
+def interleaved_step():
+  """Adam on an [n, 3] array holding (p, m, v) side by side: one output, one loop."""
+  def step(packed, count, grads):
+    p, m, v = adam_math(packed[:, 0], packed[:, 1], packed[:, 2], grads, count + 1)
+    return jnp.stack([p, m, v], axis=1), count + 1
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
+def stream_ceiling_step():
+  """x <- c x over 3.5 floats per parameter: one pass moving 28 bytes per parameter."""
+  return jax.jit(lambda x, count, grads: (x * 1.0000001, count), donate_argnums=(0, 1))
+
+
+class JaxContender:
+  def __init__(self, step, init, n, seed=0, shape=None):
+    keys = jax.random.split(jax.random.key(seed), 2)
+    self.params = jax.random.normal(keys[0], shape or (n,), jnp.float32)
+    self.grads = jax.random.normal(keys[1], (n,), jnp.float32)
+    self.state = init(self.params)
+    self.step = step
+
+  def run(self, steps):
+    for _ in range(steps):
+      self.params, self.state = self.step(self.params, self.state, self.grads)
+    jax.block_until_ready(self.params)
+
+
+class TorchContender:
+  def __init__(self, n, **options):
+    generator = torch.Generator().manual_seed(0)
+    self.params = torch.randn(n, generator=generator, requires_grad=True)
+    self.params.grad = torch.randn(n, generator=generator)
+    self.optimizer = torch.optim.Adam([self.params], lr=1e-3, **options)
+
+  def run(self, steps):
+    for _ in range(steps):
+      self.optimizer.step()
+
+
+CEILING = "stream ceiling (28 B/param)"
+
+
+def contenders(n):
+  zeros = lambda p: (jnp.zeros([], jnp.int32), jnp.zeros_like(p), jnp.zeros_like(p))
+  counter = lambda p: jnp.zeros([], jnp.int32)
+  return {
+      CEILING: JaxContender(stream_ceiling_step(), counter, n, shape=(int(3.5 * n),)),
+      "jaxopt_lab.adam": JaxContender(jax_step(jl.adam(1e-3)), jl.adam(1e-3).init, n),
+      "optax.adam": JaxContender(jax_step(optax.adam(1e-3)), optax.adam(1e-3).init, n),
+      "probe: one function": JaxContender(one_function_step(), zeros, n),
+      "probe: interleaved [n, 3]": JaxContender(interleaved_step(), counter, n, shape=(n, 3)),
+      "torch foreach": TorchContender(n, foreach=True),
+      "torch fused": TorchContender(n, fused=True),
+  }
+
+
+def xla_passes(contender: "JaxContender") -> int:
+  """Parameter-sized loop fusions in the compiled step: passes over memory (1 = single)."""
+  lowered = contender.step.lower(contender.params, contender.state, contender.grads)
+  text = lowered.compile().as_text()
+  sizes = {f"f32[{contender.grads.shape[0]}", f"f32[{contender.params.shape[0]}"}
+  return sum(1 for line in text.splitlines()
+             if " fusion(" in line and any(line.split("=", 1)[1].lstrip().startswith(size)
+                                           for size in sizes))
+
+
+def measure(n, rounds, steps):
+  field = contenders(n)
+  for contender in field.values():
+    contender.run(2)  # compile and warm the caches
+  times = {name: [] for name in field}
+  for _ in range(rounds):
+    for name, contender in field.items():
+      start = time.perf_counter()
+      contender.run(steps)
+      times[name].append((time.perf_counter() - start) / steps)
+  return {name: float(np.median(samples)) for name, samples in times.items()}
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--sizes", default="1e6,3e6,1e7")
+  parser.add_argument("--rounds", type=int, default=7)
+  parser.add_argument("--steps", type=int, default=20)
+  parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
+  args = parser.parse_args(argv)
+  sizes = [int(float(s)) for s in args.sizes.split(",")]
+  torch.set_num_threads(os.cpu_count() or 1)
+  results = []
+  for n in sizes:
+    field = contenders(n)
+    fusions = {name: xla_passes(c) for name, c in field.items() if isinstance(c, JaxContender)}
+    del field
+    seconds = measure(n, args.rounds, args.steps)
+    ceiling = seconds[CEILING]
+    for name, t in seconds.items():
+      results.append({"parameters": n, "contender": name, "ms_per_step": 1e3 * t,
+                      "vs_optax": t / seconds["optax.adam"], "of_ceiling": ceiling / t,
+                      "GB_per_s": BYTES_PER_PARAMETER * n / t / 1e9,
+                      "xla_passes": fusions.get(name)})
+  args.out.mkdir(parents=True, exist_ok=True)
+  device = f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}, " \
+           f"{os.cpu_count()} cores)"
+  (args.out / "optimizer_step.json").write_text(json.dumps(
+      {"device": device, "rounds": args.rounds, "steps": args.steps, "results": results},
+      indent=2))
+  lines = [f"Adam step, float32, {device}; median of {args.rounds} interleaved rounds",
+           "", "| parameters | contender | ms/step | x optax.adam | of ceiling | GB/s | XLA passes |",
+           "|---:|---|---:|---:|---:|---:|---:|"]
+  for r in results:
+    lines.append(f"| {r['parameters']:.0e} | {r['contender']} | {r['ms_per_step']:.2f} | "
+                 f"{r['vs_optax']:.2f} | {r['of_ceiling']:.2f} | {r['GB_per_s']:.1f} | "
+                 f"{r['xla_passes'] if r['xla_passes'] is not None else '-'} |")
+  table = "\n".join(lines)
+  (args.out / "optimizer_step.md").write_text(table + "\n")
+  print(table)
+
+
+if __name__ == "__main__":
+  main()
