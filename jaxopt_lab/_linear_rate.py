@@ -1,0 +1,121 @@
+"""The rate of any optimizer that is linear on a quadratic, from the Jacobian of one step.
+
+Exposed as `jaxopt_lab.theory.linear_rate`:
+
+  import numpy as np, jaxopt_lab as jl
+  from jaxopt_lab import theory
+  theory.linear_rate(jl.chain(jl.add_decayed_weights(0.1), jl.sgd(0.5)), np.diag([0.1, 1.0]))  # 0.9
+"""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+RANK_TOLERANCE = 1e-9  # relative to |J|: smaller directions do not count as excited
+LINEARITY_TOLERANCE = 1e-9  # relative to |J|: the Jacobian may differ this much between points
+
+
+def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
+  """Spectral radius of one full step z = (w, optimizer state) -> z' on f = 1/2 w^T H w,
+  z' = J z, restricted to the modes a run excites and the parameters show.
+
+  J comes from `jax.jacfwd` in float64. `update` also gets optax's extra arguments (value,
+  grad, value_fn), so methods that call the objective (`jaxopt_lab.newton`) work. Integer
+  state (step counts) is held at its initial value, so a schedule is read at step 0.
+
+  A run starts at z_0 = B w_0 (B = d init / d w_0) and shows C z_k = w_k, so only the minimal
+  part of (J, B, C) matters: the Krylov space span{B, J B, J^2 B, ...} (what the parameters
+  excite), then within it the part C observes. A step count, a buffer nothing writes or an
+  average nothing reads adds no eigenvalue.
+
+  Raises ValueError when the step is not linear there: the Jacobian on the excited modes
+  must agree at two points reached from different starts and scales; adaptive methods
+  (adam, adagrad, rmsprop), which divide by running gradient magnitudes, fail this.
+  """
+  hessian = np.asarray(hessian, np.float64)
+  if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or not hessian.size:
+    raise ValueError(f"linear_rate: hessian must be a square matrix, got shape {hessian.shape}")
+  with jax.enable_x64(True):
+    step, start = _packed_step(optimizer, jnp.asarray(hessian))
+    step_jacobian, start_jacobian = jax.jit(jax.jacfwd(step)), jax.jit(jax.jacfwd(start))
+    step = jax.jit(step)
+    starts = np.random.default_rng(0).normal(size=(2, hessian.shape[0])) * [[1.0], [100.0]]
+    jacobians, excitations = [], []
+    for w in starts:
+      z = start(jnp.asarray(w))
+      for _ in range(2):  # fill the buffers, so the point is one a run reaches
+        z = step(z)
+      jacobians.append(np.asarray(step_jacobian(z)))
+      excitations.append(np.asarray(start_jacobian(jnp.asarray(w))))
+  if not all(np.isfinite(j).all() for j in jacobians + excitations):
+    raise ValueError("linear_rate: the step's Jacobian is not finite at a point a run reaches")
+  jacobian, excitation = jacobians[0], excitations[0]
+  scale = max(1.0, np.abs(jacobian).max(initial=0.0))
+  excited = _krylov_basis(jacobian, excitation, RANK_TOLERANCE * scale)
+  for j, b in zip(jacobians[1:], excitations[1:]):
+    change = max(np.abs((j - jacobian) @ excited).max(initial=0.0),
+                 np.abs(b - excitation).max(initial=0.0))
+    if change > LINEARITY_TOLERANCE * scale:
+      raise ValueError(
+          "linear_rate: the optimizer's step is not linear on a quadratic (its Jacobian "
+          f"differs by {change:.3g} between two points, against entries up to {scale:.3g}), "
+          "so no single rate describes it: adaptive methods (adam, adagrad, rmsprop) divide "
+          "by running gradient magnitudes, L-BFGS and line searches depend on the iterates")
+  observe = np.eye(hessian.shape[0], jacobian.shape[0])  # C: the parameters come first in z
+  reduced = excited.T @ jacobian @ excited
+  observed = _krylov_basis(reduced.T, (observe @ excited).T, RANK_TOLERANCE * scale)
+  minimal = observed.T @ reduced.T @ observed  # the observable part, transposed
+  return float(np.abs(np.linalg.eigvals(minimal)).max(initial=0.0))
+
+
+def _packed_step(optimizer, hessian):
+  """One step and the start as maps of a flat float vector z = (w, float state leaves)."""
+  n = hessian.shape[0]
+  optimizer = optax.with_extra_args_support(optimizer)  # value_fn etc. for Newton, L-BFGS
+  template = optimizer.init(jnp.zeros(n, hessian.dtype))
+  leaves, treedef = jax.tree.flatten(template)
+  floating = [jnp.issubdtype(jnp.result_type(leaf), jnp.inexact) for leaf in leaves]
+
+  def pack(w, state):
+    state_leaves = jax.tree.leaves(state)
+    return jnp.concatenate([w] + [jnp.ravel(leaf).astype(w.dtype)
+                                  for leaf, f in zip(state_leaves, floating) if f])
+
+  def unpack(z):
+    w, offset, state_leaves = z[:n], n, []
+    for leaf, f in zip(leaves, floating):
+      if f:
+        size = int(np.size(leaf))
+        state_leaves.append(z[offset:offset + size].reshape(jnp.shape(leaf)).astype(
+            jnp.result_type(leaf)))
+        offset += size
+      else:
+        state_leaves.append(leaf)  # integer state (a step count) stays at its initial value
+    return w, jax.tree.unflatten(treedef, state_leaves)
+
+  def step(z):
+    w, state = unpack(z)
+    grad = hessian @ w
+    updates, state = optimizer.update(grad, state, w, value=0.5 * w @ grad, grad=grad,
+                                      value_fn=lambda v: 0.5 * v @ hessian @ v)
+    return pack(optax.apply_updates(w, updates), state)
+
+  return step, lambda w: pack(w, optimizer.init(w))
+
+
+def _krylov_basis(matrix, columns, tolerance):
+  """Orthonormal basis of span{columns, matrix columns, matrix^2 columns, ...}."""
+  basis = _orthonormal(columns, tolerance)
+  newest = basis
+  while newest.shape[1] and basis.shape[1] < matrix.shape[0]:
+    candidates = matrix @ newest
+    for _ in range(2):  # twice is enough (Gram-Schmidt's "twice is enough")
+      candidates = candidates - basis @ (basis.T @ candidates)
+    newest = _orthonormal(candidates, tolerance)
+    basis = np.concatenate([basis, newest], axis=1)
+  return basis
+
+
+def _orthonormal(columns, tolerance):
+  u, singular, _ = np.linalg.svd(columns, full_matrices=False)
+  return u[:, singular > tolerance]

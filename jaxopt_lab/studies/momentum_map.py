@@ -1,0 +1,107 @@
+"""Heavy ball's convergence-rate map over (alpha lambda, beta), after Goh's "Why Momentum
+Really Works" (Distill 2017), with real runs of the five regimes at lambda = 100.
+
+The map is `theory_plots.draw_momentum_rate_map` with one eigenvalue: x = alpha lambda in
+[0, 4], beta in [0, 1], divergence hatched, the complex band's edges (critical damping) and
+the divergence line. Each inset is a run of `jaxopt_lab.momentum` on f(w) = 50 w^2 with the
+theory envelope +-rho^k. Writes momentum_map.png and momentum_map_regimes.csv.
+
+  jaxopt-lab momentum-map --out results/momentum-map
+"""
+import argparse
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import jaxopt_lab as jl
+from jaxopt_lab import theory
+from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.studies._quadratic_runs import iterates
+from jaxopt_lab.theory_plots import draw_momentum_rate_map
+
+DESCRIPTION = "The (alpha lambda, beta) rate map of heavy ball with its regimes and inset runs."
+EIGENVALUE = 100.0
+REGIMES = [  # (name, learning rate, beta) at lambda = 100, as in the Distill figure
+    ("ripples", 0.0015, 0.9),
+    ("monotonic", 0.0015, 0.125),
+    ("one step", 0.01, 1e-5),
+    ("oscillations", 0.02, 0.05),
+    ("divergence", 0.025, 0.235)]
+INSET_STEPS = 40
+MEASURE_STEPS = 400
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+  del parser
+
+
+def regime_runs() -> tuple[pd.DataFrame, np.ndarray]:
+  """Each regime's theory rate, the rate measured over MEASURE_STEPS, and its first iterates."""
+  table = pd.DataFrame(REGIMES, columns=["regime", "learning_rate", "beta"])
+  table["scaled_step"] = table.learning_rate * EIGENVALUE
+  table["theory_rate"] = theory.momentum_rate(table.learning_rate, table.beta, EIGENVALUE)
+  paths = iterates(jl.momentum, {"learning_rate": table.learning_rate, "beta": table.beta},
+                   [[EIGENVALUE]], [1.0], MEASURE_STEPS)[..., 0]
+  measured = []
+  for path in paths:
+    try:
+      measured.append(theory.measured_rate(np.abs(path)))
+    except ValueError:  # one step: the error is 0 (to rounding) after the first step
+      measured.append(np.nan)
+  table["measured_rate"] = measured
+  return table, paths[:, :INSET_STEPS + 1]
+
+
+def main(args: argparse.Namespace) -> list[Path]:
+  grid = 200 if args.quick else 600
+  table, paths = regime_runs()
+  print(table.to_string(index=False))
+  out = Path(args.out)
+  return [save_table(table, out / "momentum_map_regimes.csv"),
+          save_figure(plot(table, paths, grid), out / "momentum_map.png")]
+
+
+def plot(table: pd.DataFrame, paths: np.ndarray, grid: int):
+  fig = plt.figure(figsize=(15, 8.2))
+  ax = fig.add_axes([0.05, 0.08, 0.5, 0.82])
+  draw_momentum_rate_map(ax, np.linspace(0, 4, grid), np.linspace(0, 1, grid), 1.0)
+  ax.set_xlabel("αλ (learning rate × eigenvalue)")
+  ax.text(1.5, 0.66, "ripples\n(complex roots, ρ = √β)", color="white", ha="center",
+          fontsize=10, weight="bold")
+  ax.text(3.3, 0.45, "divergence", ha="center", fontsize=10, weight="bold",
+          backgroundcolor="white")
+  box = dict(boxstyle="round", fc="white", alpha=0.9)
+  for text, tip, where in [("monotonic decrease\n(real roots > 0)", (0.2, 0.2), (0.7, 0.34)),
+                           ("oscillations\n(real roots < 0)", (2.1, 0.1), (3.05, 0.2))]:
+    ax.annotate(text, tip, xytext=where, ha="center", fontsize=8, bbox=box,
+                arrowprops=dict(arrowstyle="->"))
+  letters = "ABCDE"
+  for letter, row in zip(letters, table.itertuples()):
+    ax.plot(row.scaled_step, row.beta, "o", ms=9, mfc="white", mec="black")
+    ax.annotate(letter, (row.scaled_step, row.beta), xytext=(6, 4), textcoords="offset points",
+                weight="bold", color="black", backgroundcolor="white", fontsize=9)
+  ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
+  ax.set_title("Heavy ball's rate ρ(αλ, β) on one eigendirection; hatched: diverges")
+  steps = np.arange(paths.shape[1])
+  for i, (letter, row, path) in enumerate(zip(letters, table.itertuples(), paths)):
+    left = 0.75 if i == 4 else 0.655 + 0.185 * (i % 2)
+    inset = fig.add_axes([left, 0.7 - 0.29 * (i // 2), 0.135, 0.2])
+    envelope = row.theory_rate ** steps
+    inset.fill_between(steps, -envelope, envelope, color="tab:blue", alpha=0.12,
+                       label="±ρ^k (theory)")
+    inset.plot(steps, path, ".-", color="black", lw=0.8, ms=3, label="w_k (run)")
+    inset.axhline(0, color="0.5", lw=0.5)
+    limit = min(np.abs(path).max(), 5.0) * 1.1
+    inset.set(ylim=(-limit, limit), xlim=(0, steps[-1]), xlabel="step k", ylabel="w_k")
+    measured = "one step: w_1 = 0" if np.isnan(row.measured_rate) else \
+        f"measured {row.measured_rate:.3f}"
+    inset.set_title(f"{letter}: {row.regime}, α = {row.learning_rate:g}, β = {row.beta:g}\n"
+                    f"ρ = {row.theory_rate:.3f}; {measured}", fontsize=8)
+    inset.tick_params(labelsize=7)
+    if i == 0:
+      inset.legend(fontsize=6, loc="upper right")
+  fig.text(0.775, 0.955, f"Runs of jaxopt_lab.momentum on f(w) = λw²/2, λ = {EIGENVALUE:g}, "
+           "w_0 = 1", ha="center", fontsize=10)
+  return fig

@@ -1,0 +1,65 @@
+"""Drawing the theory: heavy ball's convergence-rate map over (learning rate, beta).
+
+Draws into an Axes you own, so other figures (a sweep's measured runs) can be laid on top:
+
+  fig, ax = plt.subplots()
+  draw_momentum_rate_map(ax, np.linspace(0, 4, 512), np.linspace(0, 1, 512), [0.01, 0.1, 1.0])
+  ax.scatter(sweep.learning_rate, sweep.beta, c="red")   # e.g. a sweep's configurations
+"""
+import matplotlib.pyplot as plt
+import numpy as np
+
+from jaxopt_lab import theory
+
+RATE_LEVELS = (0.25, 0.5, 0.75, 0.9, 0.97)  # contours drawn over the colours
+
+
+def draw_momentum_rate_map(ax: plt.Axes, learning_rates, betas, eigenvalues=1.0, *,
+                           boundaries: bool = True, colorbar: bool = True):
+  """Colours the heavy-ball rate `theory.momentum_rate(lr, beta, eigenvalues)` over the grid
+  learning_rates x betas (1-D, increasing), hatches the divergent region (rate >= 1) and draws
+  rate contours; with `boundaries`, the regime edges for the spectrum's extremes:
+
+    lr lambda_min = (1 - sqrt(beta))^2   critical damping, beta = (1 - sqrt(lr lambda))^2
+    lr lambda_max = (1 + sqrt(beta))^2   the other edge of the complex band (root -sqrt(beta))
+    lr lambda_max = 2 (1 + beta)         divergence beyond
+  and a star at `theory.momentum_optimal`. With one eigenvalue 1 the x axis is lr lambda.
+  Returns the colour mesh.
+  """
+  learning_rates, betas = np.asarray(learning_rates, float), np.asarray(betas, float)
+  rate = theory.momentum_rate(learning_rates[None, :], betas[:, None], eigenvalues)
+  mesh = ax.pcolormesh(learning_rates, betas, np.where(rate < 1, rate, np.nan), cmap="viridis",
+                       vmin=0, vmax=1, shading="auto", rasterized=True)
+  ax.contourf(learning_rates, betas, rate, levels=[1, np.inf], colors=["0.82"], hatches=["//"])
+  contours = ax.contour(learning_rates, betas, rate, levels=RATE_LEVELS, colors="white",
+                        linewidths=0.6, alpha=0.8)
+  ax.clabel(contours, fmt="%.2f", fontsize=7)
+  if boundaries:
+    _draw_boundaries(ax, betas, eigenvalues)
+  ax.set(xlim=(learning_rates[0], learning_rates[-1]), ylim=(betas[0], betas[-1]),
+         xlabel="learning rate α", ylabel="momentum β")
+  ax.grid(False)
+  if colorbar:
+    ax.figure.colorbar(mesh, ax=ax, label="convergence rate ρ (hatched: diverges, ρ ≥ 1)")
+  return mesh
+
+
+def _draw_boundaries(ax, betas, eigenvalues):
+  spectrum = np.atleast_1d(np.asarray(eigenvalues, float))
+  low, high = spectrum.min(), spectrum.max()
+  one = low == high
+  beta = np.linspace(max(betas[0], 0.0), min(betas[-1], 1.0), 400)
+  band_low, band_high = theory.momentum_band(beta)
+  scaled = "αλ" if one else "αλ_min"
+  ax.plot(band_low / low, beta, color="tab:red", lw=1.6,
+          label=f"{scaled} = (1 - √β)²: critical damping, β = (1 - √({scaled}))²")
+  scaled = "αλ" if one else "αλ_max"
+  ax.plot(band_high / high, beta, color="tab:orange", lw=1.6,
+          label=f"{scaled} = (1 + √β)²: repeated root -√β")
+  ax.plot(theory.momentum_stability_limit(beta) / high, beta, color="black", lw=1.6, ls="--",
+          label=f"{scaled} = 2 + 2β: divergence beyond")
+  if not one:
+    best = theory.momentum_optimal(spectrum)
+    ax.plot(best.learning_rate, best.beta, "*", color="white", mec="black", ms=14,
+            label=f"optimum α* = {best.learning_rate:.3g}, β* = {best.beta:.3g} "
+                  f"(ρ = {best.rate:.3g})")
