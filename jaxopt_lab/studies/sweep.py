@@ -1,0 +1,208 @@
+"""`jaxopt-lab sweep`: vmapped hyperparameter sweeps with their tables, reports and figures.
+
+  jaxopt-lab sweep --optimizer adam --param learning_rate=log:1e-4:1e-1:32 \\
+      --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
+
+Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
+objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out;
+finished chunks are kept under --out/round-*/chunks, so the same command after an
+interruption resumes. With several optimizers (`--optimizer sgd,momentum,adam`) each gets
+its own compiled sweep and subfolder, every --param applies to the optimizers that take it,
+and summary.md, summary.csv and comparison.png compare the chosen configurations.
+"""
+import argparse
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+
+from jaxopt_lab import cli, search_space, sweep_plots, sweep_report
+from jaxopt_lab.optimizers import BY_NAME
+from jaxopt_lab.plots import save_arrays, save_figure, save_table, save_text
+from jaxopt_lab.sweep import run_sweep
+from jaxopt_lab.sweep_tasks import SCHEDULES, check_space, digits_task, quadratic_task
+
+DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--optimizer", default="adam",
+                      help=f"one or several (comma-separated) of {', '.join(BY_NAME)}")
+  parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+                      help="a swept hyperparameter (repeatable): grids a,b,c | "
+                           "loggrid:low:high:n | grid:low:high:n, or n random draws "
+                           "log:low:high:n | uniform:low:high:n")
+  parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
+  parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"])
+  parser.add_argument("--steps", type=int, default=500)
+  parser.add_argument("--batch-size", type=int, default=64)
+  parser.add_argument("--eval-every", type=int, default=25)
+  parser.add_argument("--widths", default="64", help="hidden layer sizes, e.g. 128,64")
+  parser.add_argument("--activation", default="relu")
+  parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
+  parser.add_argument("--condition-number", type=float, default=100.0,
+                      help="quadratic: lambda_max / lambda_min (eigenvalues in [1/kappa, 1])")
+  parser.add_argument("--refine", type=int, default=0,
+                      help="coarse-to-fine rounds around the best configuration")
+  parser.add_argument("--top-k", type=int, default=5,
+                      help="configurations re-run on fresh seeds (winner's curse)")
+  parser.add_argument("--fresh-seeds", type=int, default=3)
+  parser.add_argument("--chunk-size", type=int, default=None,
+                      help="configurations per compiled call (default: from --memory-gb)")
+  parser.add_argument("--memory-gb", type=float, default=4.0)
+  parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
+  parser.add_argument("--distributed", action="store_true",
+                      help="call jax.distributed.initialize() first (multi-host)")
+
+
+def check_options(args) -> None:
+  positive = {"--steps": args.steps, "--batch-size": args.batch_size,
+              "--eval-every": args.eval_every, "--seeds": args.seeds,
+              "--fresh-seeds": args.fresh_seeds, "--top-k": args.top_k}
+  for flag, value in positive.items():
+    if value < 1:
+      raise ValueError(f"{flag} must be a positive integer, got {value}")
+  if args.refine < 0:
+    raise ValueError(f"--refine must be >= 0, got {args.refine}")
+  if not args.memory_gb > 0:
+    raise ValueError(f"--memory-gb must be positive, got {args.memory_gb:g}")
+  if args.dataset == "quadratic" and not args.condition_number >= 1:
+    raise ValueError(f"--condition-number must be >= 1, got {args.condition_number:g}")
+
+
+def build_task(args, optimizer: str):
+  if args.dataset == "quadratic":
+    eigenvalues = np.geomspace(1 / args.condition_number, 1.0, 20)
+    return quadratic_task(optimizer, eigenvalues, steps=args.steps)
+  try:
+    widths = tuple(int(w) for w in args.widths.split(",") if w.strip())
+  except ValueError:
+    raise ValueError(f"--widths {args.widths!r}: expected integers like 128,64") from None
+  if any(w < 1 for w in widths):
+    raise ValueError(f"--widths {args.widths!r}: widths must be positive")
+  return digits_task(optimizer, widths=widths, activation=args.activation,
+                     steps=args.steps, batch_size=args.batch_size, eval_every=args.eval_every,
+                     schedule=args.schedule)
+
+
+def main(args: argparse.Namespace) -> list[Path]:
+  check_options(args)
+  if args.distributed:
+    jax.distributed.initialize()
+  if args.quick:
+    args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
+  optimizers = cli.names_in("--optimizer", args.optimizer, BY_NAME)
+  space = search_space.parse_space(args.param or ["learning_rate=log:1e-4:1e-1:8"])
+  tasks = {name: build_task(args, name) for name in optimizers}
+  unused = [n for n in space if not any(n in t.hyperparameters for t in tasks.values())]
+  if unused:
+    accepted = sorted({h for t in tasks.values() for h in t.hyperparameters})
+    raise ValueError(f"--param {unused[0]}: not a hyperparameter of "
+                     f"{' or '.join(t.name for t in tasks.values())}; choose from "
+                     f"{', '.join(accepted)}")
+  for name, task in tasks.items():  # every bad value is reported before anything runs
+    own = {n: a for n, a in space.items() if n in task.hyperparameters}
+    check_space(task, search_space.configurations(own, seed=args.sample_seed), name)
+  out = Path(args.out)
+  written, chosen = [], []
+  for name, task in tasks.items():
+    own = {n: a for n, a in space.items() if n in task.hyperparameters}
+    folder = out if len(tasks) == 1 else out / name
+    files, summary = sweep_task(task, name, own, args, folder)
+    written += files
+    chosen.append(summary)
+  if len(tasks) > 1:
+    written += compare(chosen, tasks, out)
+  return written
+
+
+def sweep_task(task, optimizer: str, space: dict, args, out: Path):
+  """Every round of one task's sweep, its winner's curse and test; writes its files."""
+  names = list(space)
+  options = dict(chunk_size=args.chunk_size, memory_budget=int(args.memory_gb * (1 << 30)),
+                 progress=not args.quick)
+  seeds = list(range(args.seeds))
+  grids = [name for name, axis in space.items() if isinstance(axis, search_space.Grid)]
+  tables, curves, began = [], [], time.perf_counter()
+  for round_ in range(args.refine + 1):
+    if round_:
+      board = sweep_report.leaderboard(pd.concat(tables, ignore_index=True), names,
+                                       task.objective)
+      space = search_space.refine(space, {name: board.iloc[0][name] for name in names})
+    columns = search_space.configurations(space, seed=args.sample_seed + round_)
+    check_space(task, columns, optimizer)
+    print(f"{optimizer} round {round_}: {len(seeds) * len(next(iter(columns.values())))} runs "
+          f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})")
+    result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
+                       description=f"{task.name} {sorted(space)}", **options)
+    table = result.table.assign(round=round_)
+    table["config"] += sum(len(t) for t in tables) // len(seeds)
+    tables.append(table)
+    curves.append(result.curves)
+  seconds = time.perf_counter() - began
+  table = pd.concat(tables, ignore_index=True)
+  curves = {k: np.concatenate([c[k] for c in curves]) for k in curves[0]}
+  board = sweep_report.leaderboard(table, names, task.objective)
+  chosen = board.iloc[0]
+  fresh = list(range(1000, 1000 + args.fresh_seeds))
+  print(f"{optimizer}: re-running the top {args.top_k} on fresh seeds {fresh}")
+  curse = sweep_report.winners_curse(task.run, board, names, task.objective, args.top_k,
+                                     fresh, **options)
+  test = task.test({n: float(chosen[n]) for n in names}, fresh) if task.test else None
+  facts = {"task": task.name, "optimizer": optimizer, "swept": ", ".join(names),
+           "runs": f"{len(table)} ({table.config.nunique()} configurations x {len(seeds)} "
+                   f"seeds, {args.refine + 1} round(s))",
+           "wall time": f"{seconds:.1f} s including compilation "
+                        f"({len(table) / seconds:.1f} runs/s)",
+           "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+  report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
+                                        curse=curse, test=test, facts=facts)
+  written = [save_table(table, out / "results.csv"), save_text(report, out / "report.md"),
+             save_arrays(curves, out / "curves.npz"),
+             save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
+                         out / "objective_vs_each.png"),
+             save_figure(sweep_plots.top_curves(curves, table, board, names,
+                                                eval_steps=task.eval_steps),
+                         out / "top_curves.png")]
+  if len(names) > 1:  # heatmaps for pairs of grid axes, unless refinement scattered them
+    grids = [] if args.refine else grids
+    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective, grids),
+                               out / "pairs.png"))
+  try:
+    table.to_parquet(out / "results.parquet")
+    written.append(out / "results.parquet")
+  except ImportError:
+    pass
+  print(f"{optimizer} chosen: {', '.join(f'{n}={chosen[n]:.4g}' for n in names)} "
+        f"({task.objective.column} {chosen['mean']:.4f})")
+  rows = table.index[table.config == chosen.config]
+  summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
+             "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
+             "fresh_mean": curse.iloc[0].fresh_mean, "configurations": len(board),
+             "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
+             **{k: v for k, v in (test or {}).items() if isinstance(v, float)},
+             "_curves": {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()},
+             "_board": board}
+  return written, summary
+
+
+def compare(chosen: list[dict], tasks: dict, out: Path) -> list[Path]:
+  """summary.csv/.md and comparison.png: each optimizer's chosen configuration side by side."""
+  objective = next(iter(tasks.values())).objective
+  frame = pd.DataFrame([{k: v for k, v in row.items() if not k.startswith("_")}
+                        for row in chosen])
+  swept = [c for c in frame.columns if any(c in task.hyperparameters for task in tasks.values())]
+  frame = frame[["optimizer", *swept, *(c for c in frame.columns
+                                        if c not in swept and c != "optimizer")]]
+  frame = frame.sort_values("fresh_mean", ascending=not objective.maximize, kind="stable")
+  text = (f"# Optimizers compared, each at its best configuration\n\n"
+          f"Chosen by {objective.describe()} on the sweep's seeds; `fresh_mean` is the same "
+          f"configuration re-run on fresh seeds (the honest score); test metrics are "
+          f"evaluated once, for the chosen configuration only.\n\n"
+          f"{sweep_report.markdown_table(frame)}\n")
+  figure = sweep_plots.optimizer_comparison(chosen, objective,
+                                            next(iter(tasks.values())).eval_steps)
+  return [save_table(frame, out / "summary.csv"), save_text(text, out / "summary.md"),
+          save_figure(figure, out / "comparison.png")]
