@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 import jax
 import numpy as np
+from jax.tree_util import keystr, tree_flatten_with_path
 
 
 class Interval(NamedTuple):
@@ -36,7 +37,9 @@ PROBABILITY = Interval(0.0, 1.0, closed_high=True)     # [0, 1]
 
 
 def _number(x: float) -> str:
-  return "inf" if x == math.inf else ("-inf" if x == -math.inf else f"{x:g}")
+  if math.isinf(x):
+    return "inf" if x > 0 else "-inf"
+  return str(int(x)) if float(x).is_integer() and abs(x) < 2 ** 53 else f"{x:g}"
 
 
 def is_concrete(value: Any) -> bool:
@@ -85,3 +88,39 @@ def _scalar(call: str, name: str, value: Any) -> float:
         f"{call}({name}=...): {name} must be a scalar, got an array of shape {array.shape}; "
         "to run several values, vmap over them")
   return float(array)
+
+
+def check_same_tree(call: str, *named_trees: tuple[str, Any]) -> None:
+  """Raises ValueError naming call and the first leaf path where the trees' structures or
+  shapes differ; None trees are skipped. Structure and shapes are static, so under `jit` the
+  check runs once, at trace time:
+    check_same_tree("scale_by_adam.update", ("grads", g), ("state.mu", mu))
+    ->  ValueError("scale_by_adam.update: grads and state.mu differ at ['b']: shape (3,) vs (4,)")
+  """
+  (first_name, first), *others = [(n, t) for n, t in named_trees if t is not None]
+  structure = jax.tree.structure(first)
+  for name, tree in others:
+    where = f"{call}: {first_name} and {name} differ"
+    if jax.tree.structure(tree) != structure:
+      raise ValueError(f"{where} {_first_difference(first, tree, first_name, name)}")
+    for (path, a), b in zip(tree_flatten_with_path(first)[0], jax.tree.leaves(tree)):
+      if np.shape(a) != np.shape(b):
+        raise ValueError(f"{where} at {keystr(path)}: shape {np.shape(a)} vs {np.shape(b)}")
+
+
+def _first_difference(a, b, a_name: str, b_name: str) -> str:
+  """Where two trees of different structure first part: a leaf path only one of them has."""
+  paths_a = [keystr(p) for p, _ in tree_flatten_with_path(a)[0]]
+  paths_b = [keystr(p) for p, _ in tree_flatten_with_path(b)[0]]
+  for i in range(max(len(paths_a), len(paths_b))):
+    path_a = paths_a[i] if i < len(paths_a) else None
+    path_b = paths_b[i] if i < len(paths_b) else None
+    if path_a == path_b:
+      continue
+    if path_a is not None and path_a not in paths_b:
+      return f"at {path_a}: {a_name} has a leaf there, {b_name} has none"
+    if path_b is not None and path_b not in paths_a:
+      return f"at {path_b}: {b_name} has a leaf there, {a_name} has none"
+    return f"at {path_a}: {a_name} has its leaves in another order than {b_name}"
+  return (f"in container types, with the same leaf paths: {jax.tree.structure(a)} vs "
+          f"{jax.tree.structure(b)}")

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, UNIT, check
+from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, UNIT, check, check_same_tree
 
 Scalar = Union[float, jax.Array]
 Schedule = Callable[[jax.Array], Scalar]
@@ -31,8 +31,14 @@ def cast_like(tree, reference):
 
 
 def _moving_average(average, grads, decay, power):
-  """decay * average + (1 - decay) * g**power, leaf by leaf, in wide precision."""
-  return jax.tree.map(lambda a, g: decay * wide(a) + (1 - decay) * wide(g) ** power,
+  """decay * average + (1 - decay) * g**power, leaf by leaf, in wide precision.
+
+  The new term is written as (sqrt(1 - decay) g)^2 for power 2: equal in exact arithmetic,
+  but it overflows only when the term itself does (float32: |g| > 1.8e19 / sqrt(1 - decay),
+  5.8e20 for decay 0.999), where g^2 alone overflows at |g| > 1.8e19.
+  """
+  weight = jnp.sqrt(1 - decay) if power == 2 else 1 - decay
+  return jax.tree.map(lambda a, g: decay * wide(a) + (weight * wide(g)) ** power,
                       average, grads)
 
 
@@ -86,6 +92,8 @@ def scale_by_momentum(beta: Scalar = 0.9) -> optax.GradientTransformation:
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_momentum.update", ("grads", grads),
+                    ("state.velocity", state.velocity))
     v = jax.tree.map(lambda v, g: beta * wide(v) + wide(g), state.velocity, grads)
     return cast_like(v, grads), ScaleByMomentumState(cast_like(v, state.velocity))
 
@@ -110,6 +118,8 @@ def scale_by_nesterov(beta: Scalar = 0.9) -> optax.GradientTransformation:
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_nesterov.update", ("grads", grads),
+                    ("state.velocity", state.velocity))
     v = jax.tree.map(lambda v, g: beta * wide(v) + wide(g), state.velocity, grads)
     updates = jax.tree.map(lambda v, g: (wide(g) + beta * v).astype(g.dtype), v, grads)
     return updates, ScaleByNesterovState(cast_like(v, state.velocity))
@@ -125,6 +135,10 @@ def scale_by_adagrad(eps: Scalar = 1e-7) -> optax.GradientTransformation:
   """AdaGrad (Duchi et al. 2011): s <- s + g^2; the update is g / (sqrt(s) + eps).
 
   s starts at 0 and eps sits outside the square root, as in torch.optim.Adagrad.
+  Range: s is a sum of squares, so it overflows once sqrt(sum of g^2) exceeds sqrt(max) of the
+  state's dtype (1.8e19 in float32 and bfloat16, 256 in float16); from then on the update of
+  that coordinate is 0. `skip_nonfinite` rejects such a step; a float16 model can keep its
+  state in float32 by calling init on float32 copies of the parameters.
   """
   check("scale_by_adagrad", eps=(eps, NONNEGATIVE))
 
@@ -133,6 +147,8 @@ def scale_by_adagrad(eps: Scalar = 1e-7) -> optax.GradientTransformation:
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_adagrad.update", ("grads", grads),
+                    ("state.sum_of_squares", state.sum_of_squares))
     s = jax.tree.map(lambda s, g: wide(s) + wide(g) ** 2, state.sum_of_squares, grads)
     updates = jax.tree.map(lambda s, g: (wide(g) / (jnp.sqrt(s) + eps)).astype(g.dtype),
                            s, grads)
@@ -150,7 +166,7 @@ def scale_by_rms(decay: Scalar = 0.99, eps: Scalar = 1e-8) -> optax.GradientTran
   s <- decay * s + (1 - decay) * g^2; the update is g / (sqrt(s) + eps).
 
   s starts at 0 and eps sits outside the square root, as in torch.optim.RMSprop(alpha=decay)
-  (optax.scale_by_rms puts eps inside).
+  (optax.scale_by_rms puts eps inside). Range: as for `scale_by_adam` with b2 = decay.
   """
   check("scale_by_rms", decay=(decay, UNIT), eps=(eps, NONNEGATIVE))
 
@@ -159,6 +175,8 @@ def scale_by_rms(decay: Scalar = 0.99, eps: Scalar = 1e-8) -> optax.GradientTran
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_rms.update", ("grads", grads),
+                    ("state.mean_square", state.mean_square))
     s = _moving_average(state.mean_square, grads, decay, 2)
     updates = jax.tree.map(lambda s, g: (wide(g) / (jnp.sqrt(s) + eps)).astype(g.dtype),
                            s, grads)
@@ -182,6 +200,13 @@ def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
 
   With bias_correction=False, m_hat = m and v_hat = v: the lectures' first version, whose
   first step is g (1 - b1) / (|g| sqrt(1 - b2)), about 3x too large with the defaults.
+
+  Range: v is a running mean of g^2, computed as b2 v + (sqrt(1 - b2) g)^2 and divided as
+  sqrt(v) / sqrt(1 - b2^t), so a single gradient up to sqrt(max) / sqrt(1 - b2) is absorbed
+  (float32 and bfloat16: 5.8e20 for b2 = 0.999; float16 state: 8.1e3). Gradients that stay
+  above sqrt(max) (1.8e19; float16: 256) make v infinite, and from then on that coordinate's
+  update is 0. `skip_nonfinite` rejects such a step; a float16 model can keep its state in
+  float32 by calling init on float32 copies of the parameters.
   """
   check("scale_by_adam", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE))
 
@@ -192,13 +217,16 @@ def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_adam.update", ("grads", grads), ("state.mu", state.mu),
+                    ("state.nu", state.nu))
     count = optax.safe_int32_increment(state.count)
     mu = _moving_average(state.mu, grads, b1, 1)
     nu = _moving_average(state.nu, grads, b2, 2)
     c1 = _bias_correction(b1, count, bias_correction)
     c2 = _bias_correction(b2, count, bias_correction)
     updates = jax.tree.map(
-        lambda m, v, g: (m / c1 / (jnp.sqrt(v / c2) + eps)).astype(g.dtype), mu, nu, grads)
+        lambda m, v, g: (m / c1 / (jnp.sqrt(v) / jnp.sqrt(c2) + eps)).astype(g.dtype),
+        mu, nu, grads)
     return updates, ScaleByAdamState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
   return optax.GradientTransformation(init, update)
@@ -221,6 +249,7 @@ def scale_by_amsgrad(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
   The running maximum is taken of the raw v, and the bias correction of step t is applied
   to it afterwards. With bias_correction=False and eps=0 it is Algorithm 2 of Reddi, Kale &
   Kumar (2018) with a constant step and b1: update = m / sqrt(v_max).
+  Range: as for `scale_by_adam`.
   """
   check("scale_by_amsgrad", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE))
 
@@ -231,6 +260,8 @@ def scale_by_amsgrad(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
 
   def update(grads, state, params=None):
     del params
+    check_same_tree("scale_by_amsgrad.update", ("grads", grads), ("state.mu", state.mu),
+                    ("state.nu", state.nu), ("state.nu_max", state.nu_max))
     count = optax.safe_int32_increment(state.count)
     mu = _moving_average(state.mu, grads, b1, 1)
     nu = _moving_average(state.nu, grads, b2, 2)
@@ -238,7 +269,8 @@ def scale_by_amsgrad(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
     c1 = _bias_correction(b1, count, bias_correction)
     c2 = _bias_correction(b2, count, bias_correction)
     updates = jax.tree.map(
-        lambda m, v, g: (m / c1 / (jnp.sqrt(v / c2) + eps)).astype(g.dtype), mu, nu_max, grads)
+        lambda m, v, g: (m / c1 / (jnp.sqrt(v) / jnp.sqrt(c2) + eps)).astype(g.dtype),
+        mu, nu_max, grads)
     return updates, ScaleByAmsgradState(count, cast_like(mu, state.mu), cast_like(nu, state.nu),
                                         cast_like(nu_max, state.nu_max))
 
@@ -264,6 +296,7 @@ def add_decayed_weights(weight_decay: Scalar = 0.0) -> optax.GradientTransformat
     if params is None:
       raise ValueError("add_decayed_weights needs the parameters: call "
                        "update(updates, state, params)")
+    check_same_tree("add_decayed_weights.update", ("updates", updates), ("params", params))
     updates = jax.tree.map(lambda u, w: (wide(u) + weight_decay * wide(w)).astype(u.dtype),
                            updates, params)
     return updates, state

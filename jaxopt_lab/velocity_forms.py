@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, UNIT, check
+from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_same_tree
 from jaxopt_lab.transforms import Scalar, cast_like, wide
 
 
@@ -29,12 +29,13 @@ class VelocityState(NamedTuple):
 
 def _check(call: str, learning_rate, beta) -> None:
   if callable(learning_rate):
-    raise ValueError(f"{call}(learning_rate=<schedule>): the velocity forms take a constant "
-                     "learning rate; use scale_by_momentum or scale_by_nesterov for schedules")
+    raise ValueError(f"{call}(learning_rate=<schedule>): learning_rate must be a number in "
+                     "[0, inf) (the velocity forms take a constant learning rate; use "
+                     "scale_by_momentum or scale_by_nesterov for schedules), got <schedule>")
   check(call, learning_rate=(learning_rate, NONNEGATIVE), beta=(beta, UNIT))
 
 
-def _velocity_form(learning_rate, beta, step) -> optax.GradientTransformation:
+def _velocity_form(call, learning_rate, beta, step) -> optax.GradientTransformation:
   """v' = beta v - lr g; the update is step(v, v')."""
 
   def init(params):
@@ -42,6 +43,7 @@ def _velocity_form(learning_rate, beta, step) -> optax.GradientTransformation:
 
   def update(grads, state, params=None):
     del params
+    check_same_tree(f"{call}.update", ("grads", grads), ("state.velocity", state.velocity))
     new = jax.tree.map(lambda v, g: beta * wide(v) - learning_rate * wide(g),
                        state.velocity, grads)
     updates = jax.tree.map(lambda v, n, g: step(wide(v), n).astype(g.dtype),
@@ -54,7 +56,7 @@ def _velocity_form(learning_rate, beta, step) -> optax.GradientTransformation:
 def momentum_velocity_form(learning_rate: Scalar, beta: Scalar = 0.9):
   """Heavy ball as v <- beta v - lr g; w <- w + v (the update is v itself)."""
   _check("momentum_velocity_form", learning_rate, beta)
-  return _velocity_form(learning_rate, beta, lambda v, new: new)
+  return _velocity_form("momentum_velocity_form", learning_rate, beta, lambda v, new: new)
 
 
 def nesterov_lookahead_form(learning_rate: Scalar, beta: Scalar = 0.9):
@@ -63,7 +65,7 @@ def nesterov_lookahead_form(learning_rate: Scalar, beta: Scalar = 0.9):
   The caller evaluates the gradient at `nesterov_lookahead_point(params, state, beta)`.
   """
   _check("nesterov_lookahead_form", learning_rate, beta)
-  return _velocity_form(learning_rate, beta, lambda v, new: new)
+  return _velocity_form("nesterov_lookahead_form", learning_rate, beta, lambda v, new: new)
 
 
 def nesterov_lookahead_point(params, state: VelocityState, beta: Scalar):
@@ -75,4 +77,5 @@ def nesterov_lookahead_point(params, state: VelocityState, beta: Scalar):
 def nesterov_change_of_variables(learning_rate: Scalar, beta: Scalar = 0.9):
   """Nesterov on w~ = w + beta v: v' <- beta v - lr g(w~); w~ <- w~ - beta v + (1 + beta) v'."""
   _check("nesterov_change_of_variables", learning_rate, beta)
-  return _velocity_form(learning_rate, beta, lambda v, new: (1 + beta) * new - beta * v)
+  return _velocity_form("nesterov_change_of_variables", learning_rate, beta,
+                        lambda v, new: (1 + beta) * new - beta * v)
