@@ -8,10 +8,13 @@ params and state:
   optax.adam          the same through optax
   probe: one function the whole step as one function of separate (p, g, m, v) arrays
   probe: interleaved  p, m, v stored as one [n, 3] array, so one output can hold them all
+  probe: blocks       p, m, v stored as [n/1024, 3, 1024]: interleaved by blocks of 1024
+  probe: scan         lax.scan over rows of 64K elements, each row's p, m, v done in cache
   torch foreach / torch fused   torch.optim.Adam(foreach=True) and (fused=True)
 The probes ask whether XLA:CPU can be led to a single pass; "XLA passes" counts the
 parameter-sized loop fusions in the compiled program (1 = a single pass).
-Rounds are interleaved (A B C ... A B C ...) and the median per contender is reported, with
+Rounds are interleaved, each in a new random order, and the median per contender is
+reported, with
 ratios to optax.adam and the fraction of the ceiling's bandwidth, so machine noise hits all
 alike. Writes JSON and a markdown table.
 
@@ -19,8 +22,10 @@ alike. Writes JSON and a markdown table.
 """
 import argparse
 import json
+import math
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -67,6 +72,30 @@ def interleaved_step():
   return jax.jit(step, donate_argnums=(0, 1))
 
 
+def blocks_step(width=1024):
+  """Adam on [n / width, 3, width]: p, m, v interleaved block by block, one output."""
+  def step(packed, count, grads):
+    g = grads.reshape(-1, width)
+    p, m, v = adam_math(packed[:, 0], packed[:, 1], packed[:, 2], g, count + 1)
+    return jnp.stack([p, m, v], axis=1), count + 1
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
+ROW = 1 << 16
+
+
+def scan_step(row=ROW):
+  """Adam as a lax.scan over rows of `row` elements: each row read and written while in cache."""
+  def step(params, state, grads):
+    count, m, v = state
+    rows = lambda x: x.reshape(-1, row)
+    body = lambda _, xs: (None, adam_math(*xs, count + 1))
+    _, (params, m, v) = jax.lax.scan(body, None, tuple(map(rows, (params, m, v, grads))))
+    flat = lambda x: x.reshape(-1)
+    return flat(params), (count + 1, flat(m), flat(v))
+  return jax.jit(step, donate_argnums=(0, 1))
+
+
 def stream_ceiling_step():
   """x <- c x over 3.5 floats per parameter: one pass moving 28 bytes per parameter."""
   return jax.jit(lambda x, count, grads: (x * 1.0000001, count), donate_argnums=(0, 1))
@@ -110,19 +139,31 @@ def contenders(n):
       "optax.adam": JaxContender(jax_step(optax.adam(1e-3)), optax.adam(1e-3).init, n),
       "probe: one function": JaxContender(one_function_step(), zeros, n),
       "probe: interleaved [n, 3]": JaxContender(interleaved_step(), counter, n, shape=(n, 3)),
+      "probe: blocks [n/1024, 3, 1024]": JaxContender(blocks_step(), counter, n,
+                                                      shape=(n // 1024, 3, 1024)),
+      "probe: scan over 64K rows": JaxContender(scan_step(), zeros, n),
       "torch foreach": TorchContender(n, foreach=True),
       "torch fused": TorchContender(n, fused=True),
   }
 
 
 def xla_passes(contender: "JaxContender") -> int:
-  """Parameter-sized loop fusions in the compiled step: passes over memory (1 = single)."""
+  """Loop fusions over >= n elements in the compiled step: passes over memory (1 = single).
+
+  The scan probe's loop body works on one row at a time; what it counts are whole-array
+  copies XLA adds around the loop.
+  """
   lowered = contender.step.lower(contender.params, contender.state, contender.grads)
   text = lowered.compile().as_text()
-  sizes = {f"f32[{contender.grads.shape[0]}", f"f32[{contender.params.shape[0]}"}
-  return sum(1 for line in text.splitlines()
-             if " fusion(" in line and any(line.split("=", 1)[1].lstrip().startswith(size)
-                                           for size in sizes))
+  n = contender.grads.size
+  passes = 0
+  for line in text.splitlines():
+    if " fusion(" not in line:
+      continue
+    shape = re.match(r"\s*f32\[([\d,]+)\]", line.split("=", 1)[1])
+    if shape and math.prod(int(d) for d in shape.group(1).split(",")) >= n:
+      passes += 1
+  return passes
 
 
 def measure(n, rounds, steps):
@@ -130,8 +171,10 @@ def measure(n, rounds, steps):
   for contender in field.values():
     contender.run(2)  # compile and warm the caches
   times = {name: [] for name in field}
-  for _ in range(rounds):
-    for name, contender in field.items():
+  rng = np.random.default_rng(0)
+  for _ in range(rounds):  # a new order every round: no contender always follows the same one
+    for name in rng.permutation(list(field)):
+      contender = field[name]
       start = time.perf_counter()
       contender.run(steps)
       times[name].append((time.perf_counter() - start) / steps)
@@ -141,11 +184,12 @@ def measure(n, rounds, steps):
 def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--sizes", default="1e6,3e6,1e7")
-  parser.add_argument("--rounds", type=int, default=7)
+  parser.add_argument("--rounds", type=int, default=15)
   parser.add_argument("--steps", type=int, default=20)
   parser.add_argument("--out", type=Path, default=Path("results/benchmarks"))
   args = parser.parse_args(argv)
-  sizes = [int(float(s)) for s in args.sizes.split(",")]
+  # multiples of 64K elements, so the blocked and scanned probes tile them exactly
+  sizes = [max(1, round(float(s) / ROW)) * ROW for s in args.sizes.split(",")]
   torch.set_num_threads(os.cpu_count() or 1)
   results = []
   for n in sizes:
@@ -165,7 +209,7 @@ def main(argv=None):
   (args.out / "optimizer_step.json").write_text(json.dumps(
       {"device": device, "rounds": args.rounds, "steps": args.steps, "results": results},
       indent=2))
-  lines = [f"Adam step, float32, {device}; median of {args.rounds} interleaved rounds",
+  lines = [f"Adam step, float32, {device}; median of {args.rounds} rounds in shuffled order",
            "", "| parameters | contender | ms/step | x optax.adam | of ceiling | GB/s | XLA passes |",
            "|---:|---|---:|---:|---:|---:|---:|"]
   for r in results:

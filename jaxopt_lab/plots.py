@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
@@ -28,5 +29,25 @@ def save_table(frame, path: Path) -> Path:
   path.parent.mkdir(parents=True, exist_ok=True)
   partial = path.with_name(path.name + ".partial")
   frame.to_csv(partial, index=False)
+  os.replace(partial, path)
+  return path
+
+
+def save_text(text: str, path: Path) -> Path:
+  """Writes `text` to `path` (a report, markdown), write-then-rename."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  partial = path.with_name(path.name + ".partial")
+  partial.write_text(text)
+  os.replace(partial, path)
+  return path
+
+
+def save_arrays(arrays: dict, path: Path) -> Path:
+  """Writes named NumPy arrays to `path` as a compressed .npz, write-then-rename."""
+  path = Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  partial = path.with_name(path.name + ".partial.npz")
+  np.savez_compressed(partial, **arrays)
   os.replace(partial, path)
   return path

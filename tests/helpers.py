@@ -1,4 +1,9 @@
-"""Running an optimizer for a few steps, shared by the tests."""
+"""Running an optimizer for a few steps, and scripts on 8 forced CPU devices: shared by the tests."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -38,3 +43,13 @@ def multi_leaf_problem(seed: int = 0):
     return jnp.mean(jnp.log1p(residual ** 2)) + jnp.mean(hidden ** 2) + 0.01 * jnp.sum(p["W"] ** 4)
 
   return loss, params
+
+
+def run_on_8_devices(script: str, out: Path):
+  """Runs tests/sharded/<script> in a process with 8 forced CPU devices; it saves to `out`."""
+  tests = Path(__file__).parent
+  environment = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8",
+                     PYTHONPATH=os.pathsep.join([str(tests.parent), str(tests)]))
+  subprocess.run([sys.executable, str(tests / "sharded" / script), str(out)], check=True,
+                 env=environment, timeout=300)
+  return np.load(out)

@@ -35,3 +35,35 @@ def test_trajectories_quick(tmp_path):
   # on the quadratic, every optimizer gets below tolerance at its best learning rate
   quadratic = table[table.surface.str.startswith("quadratic")]
   assert (quadratic.steps_to_tolerance < quadratic.steps_run).all(), quadratic
+
+
+def test_run_study_rejects_options_the_study_does_not_take(tmp_path):
+  with pytest.raises(ValueError, match=r"run_study\('sweep'\): no option stepz"):
+    cli.run_study("sweep", tmp_path, stepz=3)
+
+
+def test_flagship_runs_its_plan_and_writes_an_index(tmp_path, monkeypatch):
+  """Each study of the plan is called with options it accepts (stubbed: the studies have
+  their own tests), and README.md indexes what they wrote."""
+  import importlib
+
+  from jaxopt_lab.studies import flagship
+  calls = []
+  for _, study, _, _ in flagship.PLAN:
+    module = importlib.import_module(cli.STUDIES[study])
+
+    def fake_main(args, study=study):
+      calls.append((study, args))
+      path = args.out / f"{study}.png"
+      path.parent.mkdir(parents=True, exist_ok=True)
+      path.write_bytes(b"png")
+      return [path]
+    monkeypatch.setattr(module, "main", fake_main)
+  for quick in (False, True):
+    calls.clear()
+    assert cli.main(["flagship", "--out", str(tmp_path), *(["--quick"] if quick else [])]) == 0
+    assert [study for study, _ in calls] == [study for _, study, _, _ in flagship.PLAN]
+    sweep_args = calls[0][1]
+    assert sweep_args.quick == quick and sweep_args.seeds == (1 if quick else 3)
+  index = (tmp_path / "README.md").read_text()
+  assert "[sweep/sweep.png](sweep/sweep.png)" in index and "theory/" in index

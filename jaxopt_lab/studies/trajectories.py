@@ -16,7 +16,7 @@ import numpy as np
 import optax
 import pandas as pd
 
-from jaxopt_lab import problems
+from jaxopt_lab import cli, problems
 from jaxopt_lab.optimizers import BY_NAME
 from jaxopt_lab.plots import save_figure, save_table
 
@@ -85,10 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = [name.strip() for name in args.optimizers.split(",") if name.strip()]
-  unknown = [name for name in names if name not in BY_NAME]
-  if unknown:
-    raise ValueError(f"--optimizers: unknown {', '.join(unknown)}; choose from {', '.join(BY_NAME)}")
+  names = cli.names_in("--optimizers", args.optimizers, BY_NAME)
   rates = learning_rate_grid(args.quick)
   rows, best_paths = [], {}
   for problem, steps, _ in surfaces():
