@@ -22,7 +22,6 @@ it, and evaluates it chunk by chunk, compiled once per chunk shape for any value
 """
 import hashlib
 import json
-import os
 import time
 import warnings
 import weakref
@@ -36,6 +35,8 @@ import pandas as pd
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
+
+from jaxopt_lab._atomic import write_atomically
 
 DEFAULT_MEMORY_BUDGET = 4 << 30  # bytes for one chunk's buffers
 
@@ -148,12 +149,6 @@ def fingerprint(flat, seeds, chunk, description: str) -> str:
   return digest.hexdigest()[:16]
 
 
-def _atomic_save(path: Path, arrays: dict):
-  partial = path.with_name(path.name + ".partial.npz")
-  np.savez(partial, **arrays)
-  os.replace(partial, path)
-
-
 def _claim_folder(out: Path, stamp: dict):
   """Creates out/sweep.json, or checks that the one there describes this very sweep."""
   manifest = out / "sweep.json"
@@ -163,10 +158,7 @@ def _claim_folder(out: Path, stamp: dict):
       raise ValueError(f"{out} holds a different sweep ({previous['description']}, "
                        f"{previous['rows']} rows); choose another --out or delete it")
     return
-  out.mkdir(parents=True, exist_ok=True)
-  partial = manifest.with_name("sweep.json.partial")
-  partial.write_text(json.dumps(stamp, indent=2))
-  os.replace(partial, manifest)
+  write_atomically(manifest, lambda partial: partial.write_text(json.dumps(stamp, indent=2)))
 
 
 def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
@@ -218,7 +210,7 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
     computed += 1
     piece = {name: np.asarray(value)[:size] for name, value in metrics.items()}
     if path is not None and writer:
-      _atomic_save(path, piece)
+      write_atomically(path, lambda partial: np.savez(partial, **piece), suffix=".partial.npz")
     pieces.append(piece)
     bar.update(size)
     bar.set_postfix_str(f"{computed * chunk_size / max(seconds, 1e-9):.1f} configs/s")
