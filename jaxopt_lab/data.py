@@ -7,14 +7,14 @@
 Minibatches follow the lectures: each epoch shuffles the training set with a PRNG key and
 takes consecutive batches. `minibatch` is a pure function of (key, step), so a `lax.scan`
 over steps draws them with no host round trip, and the same key gives the same batches.
+scikit-learn is imported where it is used, so `import jaxopt_lab` does not pay its second.
 """
+import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from jaxopt_lab._validation import POSITIVE, PROBABILITY, Interval, check, check_int
 
@@ -51,6 +51,7 @@ def split(name: str, x: np.ndarray, y: np.ndarray, seed: int, val_fraction: floa
     raise ValueError(f"split(val_fraction={val_fraction}, test_fraction={test_fraction}): "
                      f"test_fraction must be in [0, {1 - val_fraction:g}) so that some "
                      f"training data is left, got {test_fraction}")
+  from sklearn.model_selection import train_test_split
   x_rest, x_test, y_rest, y_test = train_test_split(
       x, y, test_size=test_fraction, random_state=seed, stratify=y)
   x_train, x_val, y_train, y_val = train_test_split(
@@ -66,9 +67,12 @@ def split(name: str, x: np.ndarray, y: np.ndarray, seed: int, val_fraction: floa
                  as_y(y_test), int(np.max(y)) + 1)
 
 
+@functools.cache
 def digits(seed: int = 0) -> Dataset:
   """sklearn's 1797 handwritten digits (8x8 = 64 features, 10 classes), shipped offline:
-  1077 train / 360 validation / 360 test, stratified, standardised on the training set."""
+  1077 train / 360 validation / 360 test, stratified, standardised on the training set.
+  Loaded and split once per seed (the Dataset is immutable), however many studies ask."""
+  from sklearn.datasets import load_digits
   bunch = load_digits()
   return split("digits", bunch.data, bunch.target, seed)
 
