@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from jaxopt_lab.sweep_report import Objective
+from jaxopt_lab.sweep_report import Chosen, Objective
 
 
 def is_logarithmic(values) -> bool:
@@ -90,24 +90,23 @@ def top_curves(curves: dict, table: pd.DataFrame, board: pd.DataFrame, hyperpara
   return fig
 
 
-def optimizer_comparison(chosen: list, objective: Objective, eval_steps=None):
+def optimizer_comparison(chosen: list[Chosen], objective: Objective, eval_steps=None):
   """Several optimizers' sweeps side by side: the objective against the learning rate (each
   configuration a point, seeds averaged), the chosen configurations' validation curves, and
   their scores on the sweep's seeds vs fresh seeds (and the test set, when measured)."""
   colors = plt.get_cmap("tab10")
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
-  for i, row in enumerate(chosen):
-    board = row["_board"].sort_values("learning_rate")
+  for i, (row, curves, board) in enumerate(chosen):
+    board = board.sort_values("learning_rate")
     usable = board[board.diverged == 0]
     axes[0].plot(usable.learning_rate, usable["mean"], "o", ms=3, alpha=0.6, color=colors(i))
     best = usable.groupby("learning_rate")["mean"]
     line = best.max() if objective.maximize else best.min()
     axes[0].plot(line.index, line.to_numpy(), "-", color=colors(i), label=row["optimizer"])
     axes[0].plot(row["learning_rate"], row["sweep_mean"], "*", ms=13, mec="k", color=colors(i))
-    curve_name = next((k for k in row["_curves"] if k.startswith("val_")), None)
-    curve_name = "val_accuracy" if "val_accuracy" in row["_curves"] else curve_name
-    curve_name = curve_name or next(iter(row["_curves"]))
-    values = row["_curves"][curve_name]
+    curve_name = "val_accuracy" if "val_accuracy" in curves else next(
+        (k for k in curves if k.startswith("val_")), next(iter(curves)))
+    values = curves[curve_name]
     steps = eval_steps if eval_steps is not None and len(eval_steps) == len(values) \
         else np.arange(len(values))
     axes[1].plot(steps, values, color=colors(i), label=f"{row['optimizer']} "
@@ -123,11 +122,12 @@ def optimizer_comparison(chosen: list, objective: Objective, eval_steps=None):
     axes[1].set_yscale("log")
   axes[0].legend()
   axes[1].legend()
-  names = [row["optimizer"] for row in chosen]
-  scores = {"sweep seeds (biased)": [row["sweep_mean"] for row in chosen],
-            "fresh seeds": [row["fresh_mean"] for row in chosen]}
-  if all("test_accuracy_mean" in row for row in chosen):
-    scores["test set"] = [row["test_accuracy_mean"] for row in chosen]
+  rows = [c.summary for c in chosen]
+  names = [row["optimizer"] for row in rows]
+  scores = {"sweep seeds (biased)": [row["sweep_mean"] for row in rows],
+            "fresh seeds": [row["fresh_mean"] for row in rows]}
+  if all("test_accuracy_mean" in row for row in rows):
+    scores["test set"] = [row["test_accuracy_mean"] for row in rows]
   width = 0.8 / len(scores)
   for j, (label, values) in enumerate(scores.items()):
     axes[2].bar(np.arange(len(names)) + (j - (len(scores) - 1) / 2) * width, values, width,

@@ -24,6 +24,13 @@ class Objective(NamedTuple):
     return f"{self.column} ({'higher' if self.maximize else 'lower'} is better)"
 
 
+class Chosen(NamedTuple):
+  """One sweep's verdict, for comparing sweeps (e.g. of several optimizers) side by side."""
+  summary: dict          # a row of the comparison table: name, chosen hyperparameters, scores
+  curves: dict           # the chosen configuration's curves, averaged over seeds
+  board: pd.DataFrame    # the sweep's `leaderboard`
+
+
 def leaderboard(table: pd.DataFrame, hyperparameters, objective: Objective) -> pd.DataFrame:
   """Per configuration: hyperparameters, mean/std/min/max of the objective over seeds,
   seeds, fraction diverged; sorted best first, diverged or NaN configurations last."""

@@ -98,3 +98,17 @@ def test_several_optimizers_each_get_a_sweep_and_a_comparison(tmp_path):
   assert sorted(summary.optimizer) == ["adam", "momentum"]
   assert (tmp_path / "comparison.png").stat().st_size > 20_000
   assert "fresh_mean" in (tmp_path / "summary.md").read_text()
+
+
+def test_refine_rounds_zoom_in_at_the_same_cost(tmp_path):
+  assert cli.main(["sweep", "--dataset", "quadratic", "--optimizer", "momentum", "--steps", "60",
+                   "--param", "learning_rate=0.01,0.1,0.5,1", "--param", "beta=0,0.5,0.9",
+                   "--refine", "2", "--top-k", "2", "--fresh-seeds", "1",
+                   "--out", str(tmp_path)]) == 0
+  table = pd.read_csv(tmp_path / "results.csv")
+  assert table.groupby("round").size().tolist() == [12, 12, 12]
+  assert table.config.nunique() == 36
+  spans = table.groupby("round").learning_rate.agg(lambda r: r.max() / r.min()).tolist()
+  assert spans[0] > spans[1] > spans[2]   # each round zooms in
+  assert table.learning_rate.between(0.01, 1).all() and table.beta.between(0, 0.9).all()
+  assert (tmp_path / "round-2" / "sweep.json").exists()

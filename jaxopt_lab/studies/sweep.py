@@ -102,17 +102,17 @@ def main(args: argparse.Namespace) -> list[Path]:
     raise ValueError(f"--param {unused[0]}: not a hyperparameter of "
                      f"{' or '.join(t.name for t in tasks.values())}; choose from "
                      f"{', '.join(accepted)}")
+  spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
+            for name, task in tasks.items()}
   for name, task in tasks.items():  # every bad value is reported before anything runs
-    own = {n: a for n, a in space.items() if n in task.hyperparameters}
-    check_space(task, search_space.configurations(own, seed=args.sample_seed), name)
+    check_space(task, search_space.configurations(spaces[name], seed=args.sample_seed), name)
   out = Path(args.out)
   written, chosen = [], []
   for name, task in tasks.items():
-    own = {n: a for n, a in space.items() if n in task.hyperparameters}
     folder = out if len(tasks) == 1 else out / name
-    files, summary = sweep_task(task, name, own, args, folder)
+    files, verdict = sweep_task(task, name, spaces[name], args, folder)
     written += files
-    chosen.append(summary)
+    chosen.append(verdict)
   if len(tasks) > 1:
     written += compare(chosen, tasks, out)
   return written
@@ -132,7 +132,8 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
                                        task.objective)
       space = search_space.refine(space, {name: board.iloc[0][name] for name in names})
     columns = search_space.configurations(space, seed=args.sample_seed + round_)
-    check_space(task, columns, optimizer)
+    if round_:  # round 0 was checked before anything ran; refined draws are new values
+      check_space(task, columns, optimizer)
     print(f"{optimizer} round {round_}: {len(seeds) * len(next(iter(columns.values())))} runs "
           f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})")
     result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
@@ -182,17 +183,15 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
              "fresh_mean": curse.iloc[0].fresh_mean, "configurations": len(board),
              "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
-             **{k: v for k, v in (test or {}).items() if isinstance(v, float)},
-             "_curves": {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()},
-             "_board": board}
-  return written, summary
+             **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
+  return written, sweep_report.Chosen(
+      summary, {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
 
 
-def compare(chosen: list[dict], tasks: dict, out: Path) -> list[Path]:
+def compare(chosen: list[sweep_report.Chosen], tasks: dict, out: Path) -> list[Path]:
   """summary.csv/.md and comparison.png: each optimizer's chosen configuration side by side."""
   objective = next(iter(tasks.values())).objective
-  frame = pd.DataFrame([{k: v for k, v in row.items() if not k.startswith("_")}
-                        for row in chosen])
+  frame = pd.DataFrame([verdict.summary for verdict in chosen])
   swept = [c for c in frame.columns if any(c in task.hyperparameters for task in tasks.values())]
   frame = frame[["optimizer", *swept, *(c for c in frame.columns
                                         if c not in swept and c != "optimizer")]]
