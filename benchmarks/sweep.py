@@ -57,26 +57,30 @@ def extrapolated(seconds: list, k: int) -> float:
   return seconds[0] + (k - 1) * np.mean(seconds[1:])
 
 
-def time_rejit_loop(widths, steps, measured) -> list:
-  task = make_task(widths, steps)
+def seconds_per_config(train_one, measured: int) -> list:
+  """Wall time of `train_one(learning_rate)` for each of the first `measured` configurations."""
   seconds = []
   for rate in learning_rates(measured):
     began = time.perf_counter()
-    run = jax.jit(lambda key, rate=float(rate): task.run({"learning_rate": rate}, key))
-    jax.block_until_ready(run(jax.random.key(0)))
+    train_one(float(rate))
     seconds.append(time.perf_counter() - began)
   return seconds
+
+
+def time_rejit_loop(widths, steps, measured) -> list:
+  task = make_task(widths, steps)
+
+  def train_one(rate):  # rate a Python constant: a new program for every configuration
+    run = jax.jit(lambda key: task.run({"learning_rate": rate}, key))
+    jax.block_until_ready(run(jax.random.key(0)))
+  return seconds_per_config(train_one, measured)
 
 
 def time_jit_once_loop(widths, steps, measured) -> list:
   task = make_task(widths, steps)
   run = jax.jit(task.run)
-  seconds = []
-  for rate in learning_rates(measured):
-    began = time.perf_counter()
-    jax.block_until_ready(run({"learning_rate": jnp.float32(rate)}, jax.random.key(0)))
-    seconds.append(time.perf_counter() - began)
-  return seconds
+  return seconds_per_config(lambda rate: jax.block_until_ready(
+      run({"learning_rate": jnp.float32(rate)}, jax.random.key(0))), measured)
 
 
 def torch_run(widths, steps, rate, data, seed=0) -> float:
@@ -110,12 +114,10 @@ def time_torch_loop(widths, steps, measured) -> list:
                                                                 dtype=torch.long),
           torch.tensor(np.asarray(digits.x_val)), torch.tensor(np.asarray(digits.y_val),
                                                               dtype=torch.long))
-  seconds = []
-  for rate in learning_rates(measured):
-    began = time.perf_counter()
-    assert np.isfinite(torch_run(widths, steps, float(rate), data))
-    seconds.append(time.perf_counter() - began)
-  return seconds
+
+  def train_one(rate):
+    assert np.isfinite(torch_run(widths, steps, rate, data))
+  return seconds_per_config(train_one, measured)
 
 
 def main(argv=None):
