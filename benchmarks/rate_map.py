@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lab import theory
-from jaxopt_lab.theory import _momentum_radius
+from jaxopt_lab.theory.rates import _momentum_radius
 
 GRID, EIGENVALUES, CORNER = 512, 1000, 16
 

@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 import jaxopt_lab as jl
-from jaxopt_lab.data import batches_per_epoch
-from jaxopt_lab.sweep import run_sweep
-from jaxopt_lab.sweep_tasks import digits_task
+from jaxopt_lab.train.data import batches_per_epoch
+from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.tasks import digits_task
 
 MODELS = {"tiny": (16,), "small": (64,)}
 BATCH = 32
@@ -46,7 +46,8 @@ def make_task(widths, steps):
 def time_vmapped(widths, steps, k) -> float:
   task = make_task(widths, steps)  # a fresh run function: nothing compiled yet
   began = time.perf_counter()
-  result = run_sweep(task.run, {"learning_rate": learning_rates(k)}, seeds=[0], progress=False)
+  result = run_sweep(task.run, {"learning_rate": learning_rates(k)}, seeds=[0],
+                     objective=task.objective, progress=False)
   assert np.isfinite(result.table.final_val_loss).all()
   return time.perf_counter() - began
 
@@ -109,7 +110,7 @@ def torch_run(widths, steps, rate, data, seed=0) -> float:
 
 
 def time_torch_loop(widths, steps, measured) -> list:
-  digits = jl.digits(0)
+  digits = jl.train.digits(0)
   data = (torch.tensor(np.asarray(digits.x_train)), torch.tensor(np.asarray(digits.y_train),
                                                                 dtype=torch.long),
           torch.tensor(np.asarray(digits.x_val)), torch.tensor(np.asarray(digits.y_val),

@@ -3,9 +3,15 @@
 A factory called inside `jax.jit` or `jax.vmap` receives tracers; it must trace once for any
 values, so only concrete values (Python numbers, NumPy and concrete JAX scalars) are checked:
   check("adam", b1=(b1, UNIT))  ->  ValueError("adam(b1=1.0): b1 must be in [0, 1), got 1.0")
+
+Each hyperparameter is checked once, by the block that owns it. A factory built from blocks is
+decorated with `public_factory`, so that a check made by one of its blocks names the call the
+user wrote: `adam(b1=1.0)` fails inside `scale_by_adam`, and the message says `adam(b1=1.0)`.
 """
+import contextvars
+import functools
 import math
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import numpy as np
@@ -42,6 +48,27 @@ def _number(x: float) -> str:
   return str(int(x)) if float(x).is_integer() and abs(x) < 2 ** 53 else f"{x:g}"
 
 
+_CALLER = contextvars.ContextVar("jaxopt_lab_caller", default=None)
+
+
+def public_factory(factory: Callable) -> Callable:
+  """Makes every check run while `factory` builds its blocks name `factory` as the call: the
+  outermost decorated factory wins, so the message names what the user called."""
+  @functools.wraps(factory)
+  def named(*args, **kwargs):
+    token = _CALLER.set(_CALLER.get() or factory.__name__)
+    try:
+      return factory(*args, **kwargs)
+    finally:
+      _CALLER.reset(token)
+  return named
+
+
+def caller(call: str) -> str:
+  """The name to show for a check made by `call`: the public factory being built, if any."""
+  return _CALLER.get() or call
+
+
 def is_concrete(value: Any) -> bool:
   """True for values known at construction: not tracers, not schedules."""
   return not (isinstance(value, jax.core.Tracer) or callable(value))
@@ -49,26 +76,28 @@ def is_concrete(value: Any) -> bool:
 
 def check(call: str, **specs: tuple[Any, Interval]) -> None:
   """Raises ValueError naming call, parameter, value and range for any concrete value outside it."""
+  call = caller(call)
   for name, (value, interval) in specs.items():
-    if not is_concrete(value):
-      continue
-    x = _scalar(call, name, value)
-    if x not in interval:
-      shown = _shown(value, x)
-      raise ValueError(f"{call}({name}={shown}): {name} must be in {interval}, got {shown}")
+    if is_concrete(value):
+      _check_one(call, name, value, interval, integer=False)
 
 
 def check_int(call: str, **specs: tuple[Any, Interval]) -> None:
   """Like `check`, for counts (steps, history sizes): the value must also be an integer."""
+  call = caller(call)
   for name, (value, interval) in specs.items():
-    if not is_concrete(value):
-      continue
-    x = _scalar(call, name, value)
-    if not (math.isfinite(x) and x == int(x)):
-      shown = _shown(value, x)
-      raise ValueError(
-          f"{call}({name}={shown}): {name} must be an integer in {interval}, got {shown}")
-    check(call, **{name: (value, interval)})
+    if is_concrete(value):
+      _check_one(call, name, value, interval, integer=True)
+
+
+def _check_one(call: str, name: str, value: Any, interval: Interval, integer: bool) -> None:
+  x = _scalar(call, name, value)
+  shown = _shown(value, x)
+  if integer and not (math.isfinite(x) and x == int(x)):
+    raise ValueError(
+        f"{call}({name}={shown}): {name} must be an integer in {interval}, got {shown}")
+  if x not in interval:
+    raise ValueError(f"{call}({name}={shown}): {name} must be in {interval}, got {shown}")
 
 
 def _shown(value: Any, x: float) -> str:

@@ -21,8 +21,8 @@ import numpy as np
 import optax
 
 import jaxopt_lab as jl
-from jaxopt_lab.checkpoint import latest_checkpoint, restore_tree, save_checkpoint
-from jaxopt_lab.nonfinite import skip_nonfinite
+from jaxopt_lab.train.checkpoint import latest_checkpoint, restore_tree, save_checkpoint
+from jaxopt_lab.optim.nonfinite import skip_nonfinite
 
 TOTAL_STEPS = 40
 SAVE_EVERY = 3

@@ -20,14 +20,16 @@ import pytest
 from flax import nnx
 
 import jaxopt_lab as jl
-from jaxopt_lab import data, linesearch, losses, models, schedules, search_space, second_order
 from jaxopt_lab import theory
-from jaxopt_lab.checkpoint import save_checkpoint
-from jaxopt_lab.gradient_check import gradcheck
-from jaxopt_lab.nonfinite import skip_nonfinite
-from jaxopt_lab.plateau import reduce_on_plateau
+from jaxopt_lab.optim import linesearch, schedules, second_order
+from jaxopt_lab.sweeps import space as search_space
+from jaxopt_lab.train import data, losses, models
+from jaxopt_lab.train.checkpoint import save_checkpoint
+from jaxopt_lab.diagnostics.gradient_check import gradcheck
+from jaxopt_lab.optim.nonfinite import skip_nonfinite
+from jaxopt_lab.optim.plateau import reduce_on_plateau
 from jaxopt_lab.studies import sweep as sweep_study
-from jaxopt_lab.training import evaluation_steps, train
+from jaxopt_lab.train.loop import evaluation_steps, train
 from optimizer_table import TABLE
 
 STANDARD = re.compile(r"^(?P<call>[\w.]+)\((?P<args>.*?)\): (?P<param>[\w\[\]]+) must be "
@@ -89,13 +91,15 @@ BLOCKS = [
           [(1.0, "in [0, 1)"), (NAN, "in [0, 1)")], trace=init),
     *rows("scale_by_nesterov", jl.scale_by_nesterov, "beta", [(-0.5, "in [0, 1)")], trace=init),
     *rows("scale_by_adagrad", jl.scale_by_adagrad, "eps", [(-1.0, "in [0, inf)")], trace=init),
-    *rows("scale_by_rms", jl.scale_by_rms, "decay", [(1.0, "in [0, 1)")], trace=init),
-    *rows("scale_by_rms", jl.scale_by_rms, "eps", [(-1.0, "in [0, inf)")], trace=init),
+    *rows("scale_by_rmsprop", jl.scale_by_rmsprop, "decay", [(1.0, "in [0, 1)")], trace=init),
+    *rows("scale_by_rmsprop", jl.scale_by_rmsprop, "eps", [(-1.0, "in [0, inf)")], trace=init),
     *rows("scale_by_adam", jl.scale_by_adam, "b1", [(1.0, "in [0, 1)")], trace=init),
     *rows("scale_by_adam", jl.scale_by_adam, "b2", [(1.5, "in [0, 1)")], trace=init),
     *rows("scale_by_adam", jl.scale_by_adam, "eps", [(-1, "in [0, inf)")], trace=init),
-    *rows("scale_by_amsgrad", jl.scale_by_amsgrad, "b2", [(-0.1, "in [0, 1)")], trace=init),
-    *rows("scale_by_amsgrad", jl.scale_by_amsgrad, "b1", [(NAN, "in [0, 1)")], trace=init),
+    *rows("scale_by_adam", partial(jl.scale_by_adam, amsgrad=True), "b2", [(-0.1, "in [0, 1)")],
+          trace=init),
+    *rows("scale_by_adam", partial(jl.scale_by_adam, amsgrad=True), "b1", [(NAN, "in [0, 1)")],
+          trace=init),
     *rows("add_decayed_weights", jl.add_decayed_weights, "weight_decay",
           [(-1, "in [0, inf)")], trace=init),
     *rows("clip_by_global_norm", jl.clip_by_global_norm, "max_norm",

@@ -1,1 +1,68 @@
-"""Studies: the experiments `jaxopt-lab <study>` runs, each writing figures and tables."""
+"""Studies: the experiments `jaxopt-lab <study>` runs, each writing figures and tables.
+
+A study is a module here with a one-line `DESCRIPTION`, an `add_arguments(parser)` for its own
+options and a `main(args)` that writes under `args.out` and returns the paths it wrote. It is
+registered by one line in `REGISTRY` (name -> module); the CLI only dispatches to it, and a
+study that runs others (flagship, theory) calls `run_study`, never the CLI.
+"""
+import argparse
+import importlib
+from pathlib import Path
+from types import ModuleType
+
+REGISTRY = {
+    "flagship": "flagship",
+    # hyperparameter sweeps: vmapped, sharded, resumable
+    "sweep": "sweep",
+    "momentum-sweep-vs-theory": "momentum_sweep_vs_theory",
+    # optimizers on test surfaces and full-batch problems
+    "trajectories": "trajectories",
+    "full-batch": "full_batch",
+    # convergence theory: the six classic figures, and `theory` running all six
+    "rate-vs-step-size": "rate_vs_step_size",
+    "momentum-map": "momentum_map",
+    "eigencomponents": "eigencomponents",
+    "rates-vs-condition": "rates_vs_condition",
+    "sgd-noise": "sgd_noise",
+    "lecture-exercise": "lecture_exercise",
+    "theory": "theory",
+    # training on real digits
+    "digits-optimizers": "digits_optimizers",
+    "l2-vs-adamw": "l2_vs_adamw",
+    "schedules": "schedules",
+    "schedules-on-digits": "schedules_on_digits",
+    "random-search": "random_search",
+    # gradient checks and gradient flow
+    "gradient-flow": "gradient_flow",
+}
+"""Every study by its command name -> its module in this package."""
+
+
+def load(name: str) -> ModuleType:
+  """The module of study `name` (imported on first use: studies import what they draw with)."""
+  return importlib.import_module(f"{__name__}.{REGISTRY[name]}")
+
+
+def names_in(flag: str, text: str, choices) -> list[str]:
+  """The comma-separated names an option such as --optimizers lists, each one of `choices`."""
+  names = [name.strip() for name in text.split(",") if name.strip()]
+  unknown = [name for name in names if name not in choices]
+  if unknown or not names or len(set(names)) != len(names):
+    problem = (f"unknown {', '.join(unknown)}" if unknown else
+               "a name given twice" if names else "no name given")
+    raise ValueError(f"{flag} {text!r}: {problem}; choose from {', '.join(choices)}")
+  return names
+
+
+def run_study(name: str, out: Path, quick: bool = False, **options) -> list[Path]:
+  """Runs a study as `jaxopt-lab <name> --out <out> [--quick]` would, `options` (its argument
+  names, e.g. steps=100) replacing its defaults; returns the paths it wrote."""
+  module = load(name)
+  parser = argparse.ArgumentParser(prog=f"jaxopt-lab {name}")
+  module.add_arguments(parser)
+  defaults = vars(parser.parse_args([]))
+  unknown = sorted(set(options) - set(defaults))
+  if unknown:
+    raise ValueError(f"run_study({name!r}): no option {', '.join(unknown)}; it takes "
+                     f"{', '.join(sorted(defaults)) or 'none'}")
+  return module.main(argparse.Namespace(out=Path(out), quick=quick, **{**defaults, **options}))

@@ -17,10 +17,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from jaxopt_lab import cli
-from jaxopt_lab.optimizers import BY_NAME
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.studies._digits import MODEL, budget, one_of, smooth, sweep
+from jaxopt_lab.studies import names_in
+from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.optim.combine import one_of
+from jaxopt_lab.studies._digits import MODEL, budget, smooth, sweep
 
 DESCRIPTION = "Every optimizer on the same digits MLP at its tuned learning rate (PNG + CSV)."
 
@@ -79,7 +81,7 @@ def tune(names: list, rates: np.ndarray, quick: bool):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = cli.names_in("--optimizers", args.optimizers, BY_NAME)
+  names = names_in("--optimizers", args.optimizers, BY_NAME)
   rates, plan = learning_rates(args.quick), budget(args.quick)
   print(f"{MODEL}: {len(names)} optimizers x {len(rates)} learning rates x "
         f"{len(plan.seeds)} seeds x {plan.steps} steps, in one program")

@@ -13,8 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
-from jaxopt_lab import cli
-from jaxopt_lab.plots import save_text
+from jaxopt_lab.studies import run_study
+from jaxopt_lab.files import save_text
 
 DESCRIPTION = "The flagship run of `make run`: digits sweep, theory figures, trajectories."
 SWEEP = dict(optimizer="sgd,momentum,nesterov,rmsprop,adam,adamw",
@@ -40,7 +40,7 @@ def main(args: argparse.Namespace) -> list[Path]:
   for folder, study, options, quick_options in PLAN:
     print(f"== {study}")
     began = time.perf_counter()
-    written += cli.run_study(study, out / folder, args.quick,
+    written += run_study(study, out / folder, args.quick,
                              **(quick_options if args.quick else options))
     timings[folder] = time.perf_counter() - began
   written.append(save_text(index(out, written, timings), out / "README.md"))

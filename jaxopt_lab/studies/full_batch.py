@@ -2,7 +2,7 @@
 
 Part 1: iterations and wall time until |grad f| <= tol for gradient descent, momentum and Adam
 (each at its fastest learning rate from a log grid, all grid values run at once under vmap),
-L-BFGS and Newton (direct and conjugate-gradient), each a single `jaxopt_lab.minimize` call,
+L-BFGS and Newton (direct and conjugate-gradient), each a single `jaxopt_lab.optim.minimize` call,
 timed after a compiling warm-up with block_until_ready. Suboptimality f - f* is measured
 against a reference optimum from Newton-CG run to |grad f| <= 1e-12. Everything is float64.
 Part 2: L-BFGS fed minibatches (a fresh batch every step, the line search on batch values),
@@ -21,10 +21,11 @@ import numpy as np
 import optax
 import pandas as pd
 
-from jaxopt_lab import data
-from jaxopt_lab.minimize import METHODS, minimize
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.second_order import lbfgs
+from jaxopt_lab.train import data
+from jaxopt_lab.optim.minimize import METHODS, minimize
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.optim.second_order import lbfgs
 
 DESCRIPTION = ("Full-batch softmax regression on digits: GD, momentum, Adam, L-BFGS, Newton to a "
                "tolerance; L-BFGS on minibatches (PNG + CSV).")

@@ -20,11 +20,12 @@ from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 
-from jaxopt_lab import gradient_flow as flow
-from jaxopt_lab.data import digits
-from jaxopt_lab.optimizers import sgd
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.transforms import clip_by_global_norm
+from jaxopt_lab.diagnostics import gradient_flow as flow
+from jaxopt_lab.train.data import digits
+from jaxopt_lab.optim.aliases import sgd
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.optim.clipping import clip_by_global_norm
 from optax import chain
 
 DESCRIPTION = ("Vanishing/exploding gradients: per-layer gradient norms vs depth, Jacobian "

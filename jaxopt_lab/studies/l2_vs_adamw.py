@@ -20,10 +20,12 @@ import numpy as np
 import optax
 import pandas as pd
 
-from jaxopt_lab.losses import l2, weight_mask
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.studies._digits import MODEL, budget, one_of, smooth, sweep
-from jaxopt_lab.transforms import add_decayed_weights, scale_by_adam, scale_by_learning_rate
+from jaxopt_lab.train.losses import l2, weight_mask
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.optim.combine import one_of
+from jaxopt_lab.studies._digits import MODEL, budget, smooth, sweep
+from jaxopt_lab.optim.blocks import add_decayed_weights, scale_by_adam, scale_by_learning_rate
 
 DESCRIPTION = "Adam + L2 vs AdamW at matched strengths; SGD + L2 equals SGD with decay (PNG + CSV)."
 SGD_RATE, ADAM_RATE = 0.1, 1e-3

@@ -18,7 +18,8 @@ import pandas as pd
 
 import jaxopt_lab as jl
 from jaxopt_lab import theory
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 from jaxopt_lab.studies._quadratic_runs import iterates
 
 DESCRIPTION = "GD on x^2 and x^2 + y^2 at lr 0.01, 0.1, 1, 100: converge, oscillate, diverge."

@@ -1,7 +1,7 @@
 """Heavy ball's convergence-rate map over (alpha lambda, beta), after Goh's "Why Momentum
 Really Works" (Distill 2017), with real runs of the five regimes at lambda = 100.
 
-The map is `theory_plots.draw_momentum_rate_map` with one eigenvalue: x = alpha lambda in
+The map is `theory.plots.draw_momentum_rate_map` with one eigenvalue: x = alpha lambda in
 [0, 4], beta in [0, 1], divergence hatched, the complex band's edges (critical damping) and
 the divergence line. Each inset is a run of `jaxopt_lab.momentum` on f(w) = 50 w^2 with the
 theory envelope +-rho^k. Writes momentum_map.png and momentum_map_regimes.csv.
@@ -17,9 +17,10 @@ import pandas as pd
 
 import jaxopt_lab as jl
 from jaxopt_lab import theory
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 from jaxopt_lab.studies._quadratic_runs import iterates
-from jaxopt_lab.theory_plots import draw_momentum_rate_map
+from jaxopt_lab.theory.plots import draw_momentum_rate_map
 
 DESCRIPTION = "The (alpha lambda, beta) rate map of heavy ball with its regimes and inset runs."
 EIGENVALUE = 100.0

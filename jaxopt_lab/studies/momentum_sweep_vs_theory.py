@@ -18,10 +18,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from jaxopt_lab import theory
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.sweep import run_sweep
-from jaxopt_lab.sweep_tasks import quadratic_task
-from jaxopt_lab.theory_plots import draw_momentum_rate_map
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.tasks import quadratic_task
+from jaxopt_lab.theory.plots import draw_momentum_rate_map
 
 DESCRIPTION = "A momentum (learning rate, beta) sweep on a quadratic over the theory's rate map."
 
@@ -59,7 +60,8 @@ def main(args: argparse.Namespace) -> list[Path]:
   alpha, beta = (a.ravel() for a in np.meshgrid(rates, betas))
   task = quadratic_task("momentum", eigenvalues, steps=steps)
   result = run_sweep(task.run, {"learning_rate": alpha, "beta": beta},
-                     seeds=list(range(args.seeds)), progress=not args.quick)
+                     seeds=list(range(args.seeds)), objective=task.objective,
+                     progress=not args.quick)
   table = result.table
   table["measured_rate"] = measured_rates(result.curves["distance"])
   table["theory_rate"] = theory.momentum_rate(table.learning_rate.to_numpy(),

@@ -18,13 +18,14 @@ import numpy as np
 import pandas as pd
 from flax import nnx
 
-from jaxopt_lab.data import digits
-from jaxopt_lab.losses import multiclass_hinge
-from jaxopt_lab.models import LinearClassifier
-from jaxopt_lab.optimizers import sgd
-from jaxopt_lab.plots import save_figure, save_table
-from jaxopt_lab.random_search import random_local_search, random_search
-from jaxopt_lab.training import evaluate, train, trained_model
+from jaxopt_lab.train.data import digits
+from jaxopt_lab.train.losses import multiclass_hinge
+from jaxopt_lab.train.models import LinearClassifier
+from jaxopt_lab.optim.aliases import sgd
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
+from jaxopt_lab.optim.random_search import random_local_search, random_search
+from jaxopt_lab.train.loop import evaluate, train, trained_model
 
 DESCRIPTION = "Random search vs random local search vs gradient descent, linear SVM on digits."
 SCALE, STEP_SIZE = 1e-3, 1e-2           # the guesses' standard deviation; the local step

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 
 import jaxopt_lab as jl
-from jaxopt_lab import problems, theory
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab import theory
+from jaxopt_lab.theory import problems
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 from jaxopt_lab.studies._quadratic_runs import distances
 
 DESCRIPTION = "Rate vs learning rate: GD's V and heavy-ball curves, theory lines and measured runs."

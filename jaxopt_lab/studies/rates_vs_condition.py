@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 import jaxopt_lab as jl
-from jaxopt_lab import problems, theory
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab import theory
+from jaxopt_lab.theory import problems
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 from jaxopt_lab.studies._quadratic_runs import distances
 
 DESCRIPTION = "Optimal rates vs condition number: GD, heavy ball, Nesterov (two tunings), bound."

@@ -16,9 +16,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from jaxopt_lab import schedules as sch
-from jaxopt_lab.plateau import reduce_on_plateau
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.optim import schedules as sch
+from jaxopt_lab.optim.plateau import reduce_on_plateau
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 
 DESCRIPTION = "Every learning-rate schedule against the step, incl. warmup and SGDR (PNG + CSV)."
 PLATEAU_FACTOR, PLATEAU_MIN_SCALE = 0.5, 0.01

@@ -1,7 +1,7 @@
 """Learning-rate schedules compared on the same digits MLP, each at its tuned peak rate.
 
 SGD with momentum 0.9 trains the MLP of `digits-optimizers` under each schedule of
-`jaxopt_lab.schedules` (and reduce-on-plateau on the epoch's mean training loss). Schedules
+`jaxopt_lab.optim.schedules` (and reduce-on-plateau on the epoch's mean training loss). Schedules
 are traceable in every parameter, so every schedule x peak rate x seed runs in ONE vmapped
 program, compiled once; for each schedule the peak with the best mean final validation
 accuracy is kept. Writes
@@ -19,12 +19,13 @@ import numpy as np
 import optax
 import pandas as pd
 
-from jaxopt_lab import cli
-from jaxopt_lab import schedules as sch
-from jaxopt_lab.data import batches_per_epoch, digits
-from jaxopt_lab.optimizers import momentum
-from jaxopt_lab.plateau import reduce_on_plateau
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.studies import names_in
+from jaxopt_lab.optim import schedules as sch
+from jaxopt_lab.train.data import batches_per_epoch, digits
+from jaxopt_lab.optim.aliases import momentum
+from jaxopt_lab.optim.plateau import reduce_on_plateau
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 from jaxopt_lab.studies._digits import BATCH_SIZE, MODEL, budget, smooth, sweep
 from jaxopt_lab.studies.digits_optimizers import LINE_STYLES, best_config
 
@@ -97,7 +98,7 @@ def build_for(steps: int):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = cli.names_in("--schedules", args.schedules, SCHEDULES)
+  names = names_in("--schedules", args.schedules, SCHEDULES)
   plan, peaks = budget(args.quick), peak_rates(args.quick)
   print(f"{MODEL}, momentum {BETA}: {len(names)} schedules x {len(peaks)} peak rates x "
         f"{len(plan.seeds)} seeds x {plan.steps} steps, in one program")

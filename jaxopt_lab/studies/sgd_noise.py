@@ -21,8 +21,10 @@ import optax
 import pandas as pd
 
 import jaxopt_lab as jl
-from jaxopt_lab import problems, theory
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab import theory
+from jaxopt_lab.theory import problems
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 
 DESCRIPTION = "SGD noise: stationary and transient expected loss, theory vs vmapped Monte Carlo."
 EIGENVALUES = np.array([0.2, 0.5, 1.0, 2.0])

@@ -18,11 +18,15 @@ import jax
 import numpy as np
 import pandas as pd
 
-from jaxopt_lab import cli, search_space, sweep_plots, sweep_report
-from jaxopt_lab.optimizers import BY_NAME
-from jaxopt_lab.plots import save_arrays, save_figure, save_table, save_text
-from jaxopt_lab.sweep import run_sweep
-from jaxopt_lab.sweep_tasks import SCHEDULES, check_space, digits_task, quadratic_task
+from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.studies import names_in
+from jaxopt_lab.sweeps import plots as sweep_plots
+from jaxopt_lab.sweeps import report as sweep_report
+from jaxopt_lab.sweeps import space as search_space
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_arrays, save_table, save_text
+from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.tasks import SCHEDULES, check_space, digits_task, quadratic_task
 
 DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
 
@@ -93,7 +97,7 @@ def main(args: argparse.Namespace) -> list[Path]:
     jax.distributed.initialize()
   if args.quick:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
-  optimizers = cli.names_in("--optimizer", args.optimizer, BY_NAME)
+  optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
   space = search_space.parse_space(args.param or ["learning_rate=log:1e-4:1e-1:8"])
   tasks = {name: build_task(args, name) for name in optimizers}
   unused = [n for n in space if not any(n in t.hyperparameters for t in tasks.values())]
@@ -137,7 +141,8 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
     print(f"{optimizer} round {round_}: {len(seeds) * len(next(iter(columns.values())))} runs "
           f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})")
     result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
-                       description=f"{task.name} {sorted(space)}", **options)
+                       description=f"{task.name} {sorted(space)}", objective=task.objective,
+                       **options)
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)

@@ -6,7 +6,7 @@
 import argparse
 from pathlib import Path
 
-from jaxopt_lab import cli
+from jaxopt_lab.studies import names_in, run_study
 
 DESCRIPTION = "All six convergence-theory studies (rates, momentum map, noise...) into subfolders."
 STUDIES = ("rate-vs-step-size", "momentum-map", "eigencomponents", "rates-vs-condition",
@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = cli.names_in("--studies", args.studies, STUDIES)
+  names = names_in("--studies", args.studies, STUDIES)
   written = []
   for name in names:
     print(f"== {name}")
-    written += cli.run_study(name, Path(args.out) / name, args.quick)
+    written += run_study(name, Path(args.out) / name, args.quick)
   return written

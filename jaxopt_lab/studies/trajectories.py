@@ -16,9 +16,11 @@ import numpy as np
 import optax
 import pandas as pd
 
-from jaxopt_lab import cli, problems
-from jaxopt_lab.optimizers import BY_NAME
-from jaxopt_lab.plots import save_figure, save_table
+from jaxopt_lab.theory import problems
+from jaxopt_lab.studies import names_in
+from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.figures import save_figure
+from jaxopt_lab.files import save_table
 
 DESCRIPTION = "Trajectories of every optimizer on a quadratic, Rosenbrock and a saddle (PNG + CSV)."
 TOLERANCE = 1e-6  # on f - f*
@@ -85,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = cli.names_in("--optimizers", args.optimizers, BY_NAME)
+  names = names_in("--optimizers", args.optimizers, BY_NAME)
   rates = learning_rate_grid(args.quick)
   rows, best_paths = [], {}
   for problem, steps, _ in surfaces():

@@ -1,14 +1,14 @@
-"""Run by test_data_parallel in a process with 8 forced host devices: row 1 of test_training's
+"""Run by test_data_parallel in a process with 8 forced host devices: row 1 of digits_runs'
 digits runs with each batch of 64 split 8 ways; saves its curves and parameters."""
 import sys
 
 import jax
 import numpy as np
 
-from jaxopt_lab.data_parallel import data_mesh
-from jaxopt_lab.optimizers import adam
-from jaxopt_lab.training import train
-from test_training import digits_set, make_digits_model, single_run
+from jaxopt_lab.train.data_parallel import data_mesh
+from jaxopt_lab.optim.aliases import adam
+from jaxopt_lab.train.loop import train
+from digits_runs import digits_set, make_digits_model, single_run
 
 mesh = data_mesh()
 result = single_run(mesh)

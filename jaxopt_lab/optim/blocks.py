@@ -1,0 +1,278 @@
+"""Gradient transformations: the building blocks every optimizer is a chain of.
+
+Each block is an `optax.GradientTransformation` and follows torch.optim's conventions where
+the lectures leave a choice. Every numeric hyperparameter may be a Python number, a scalar
+array or a tracer, so a factory called inside `jax.jit` or `jax.vmap` traces once for any
+values. Blocks compute in at least float32 and return updates in the gradients' dtype and
+state in its own dtype: hyperparameters keep their precision (with bfloat16 gradients,
+b2 = 0.999 stays 0.999 where bfloat16 arithmetic would round it to 1.0).
+"""
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_same_tree
+from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
+
+__all__ = [
+    "scale_by_learning_rate", "scale_by_momentum", "scale_by_nesterov", "scale_by_adagrad",
+    "scale_by_rmsprop", "scale_by_adam", "add_decayed_weights",
+    "ScaleByLearningRateState", "ScaleByMomentumState", "ScaleByNesterovState",
+    "ScaleByAdagradState", "ScaleByRmspropState", "ScaleByAdamState", "ScaleByAmsgradState"]
+
+
+def _moving_average(average, grads, decay, power):
+  """decay * average + (1 - decay) * g**power, leaf by leaf, in wide precision.
+
+  The new term is written as (sqrt(1 - decay) g)^2 for power 2: equal in exact arithmetic,
+  but it overflows only when the term itself does (float32: |g| > 1.8e19 / sqrt(1 - decay),
+  5.8e20 for decay 0.999), where g^2 alone overflows at |g| > 1.8e19.
+  """
+  weight = jnp.sqrt(1 - decay) if power == 2 else 1 - decay
+  return jax.tree.map(lambda a, g: decay * wide(a) + (weight * wide(g)) ** power,
+                      average, grads)
+
+
+def _bias_correction(decay, count, enabled):
+  """1 - decay**count, or 1 where bias correction is off (traceable either way).
+
+  Written as -expm1(count log1p(-(1 - decay))) so that it keeps full relative precision for
+  decay near 1 (1 - 0.999**1 in float32 would be off by 1e-5).
+  """
+  return jnp.where(enabled, -jnp.expm1(count * jnp.log1p(-(1 - decay))), 1.0)
+
+
+class ScaleByLearningRateState(NamedTuple):
+  count: jax.Array  # int32: updates applied so far; a schedule is evaluated at it
+
+
+def scale_by_learning_rate(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
+  """u <- -learning_rate * u, the descent step.
+
+  `learning_rate` is a number, a scalar array, a tracer or a schedule `step -> rate`, called
+  with the int32 count of earlier updates (0 on the first, as in optax and torch.optim).
+  """
+  check("scale_by_learning_rate", learning_rate=(learning_rate, NONNEGATIVE))
+
+  def init(params):
+    del params
+    return ScaleByLearningRateState(jnp.zeros([], jnp.int32))
+
+  def update(updates, state, params=None):
+    del params
+    rate = learning_rate(state.count) if callable(learning_rate) else learning_rate
+    updates = jax.tree.map(lambda u: (-rate * wide(u)).astype(u.dtype), updates)
+    return updates, ScaleByLearningRateState(optax.safe_int32_increment(state.count))
+
+  return optax.GradientTransformation(init, update)
+
+
+class ScaleByMomentumState(NamedTuple):
+  velocity: optax.Updates
+
+
+def scale_by_momentum(beta: Scalar = 0.9) -> optax.GradientTransformation:
+  """Heavy ball (Polyak 1964): v <- beta * v + g; the update is v.
+
+  Followed by `scale_by_learning_rate` this is torch.optim.SGD(momentum=beta, dampening=0).
+  """
+  check("scale_by_momentum", beta=(beta, UNIT))
+
+  def init(params):
+    return ScaleByMomentumState(optax.tree.zeros_like(params))
+
+  def update(grads, state, params=None):
+    del params
+    check_same_tree("scale_by_momentum.update", ("grads", grads),
+                    ("state.velocity", state.velocity))
+    v = jax.tree.map(lambda v, g: beta * wide(v) + wide(g), state.velocity, grads)
+    return cast_like(v, grads), ScaleByMomentumState(cast_like(v, state.velocity))
+
+  return optax.GradientTransformation(init, update)
+
+
+class ScaleByNesterovState(NamedTuple):
+  velocity: optax.Updates
+
+
+def scale_by_nesterov(beta: Scalar = 0.9) -> optax.GradientTransformation:
+  """Nesterov momentum (Sutskever et al. 2013): v <- beta * v + g; the update is g + beta * v.
+
+  Followed by `scale_by_learning_rate` this is torch.optim.SGD(momentum=beta, nesterov=True),
+  the lectures' change-of-variables form with the learning rate taken out of the velocity
+  (see `nesterov_change_of_variables`).
+  """
+  check("scale_by_nesterov", beta=(beta, UNIT))
+
+  def init(params):
+    return ScaleByNesterovState(optax.tree.zeros_like(params))
+
+  def update(grads, state, params=None):
+    del params
+    check_same_tree("scale_by_nesterov.update", ("grads", grads),
+                    ("state.velocity", state.velocity))
+    v = jax.tree.map(lambda v, g: beta * wide(v) + wide(g), state.velocity, grads)
+    updates = jax.tree.map(lambda v, g: (wide(g) + beta * v).astype(g.dtype), v, grads)
+    return updates, ScaleByNesterovState(cast_like(v, state.velocity))
+
+  return optax.GradientTransformation(init, update)
+
+
+class ScaleByAdagradState(NamedTuple):
+  sum_of_squares: optax.Updates
+
+
+def scale_by_adagrad(eps: Scalar = 1e-7) -> optax.GradientTransformation:
+  """AdaGrad (Duchi et al. 2011): s <- s + g^2; the update is g / (sqrt(s) + eps).
+
+  s starts at 0 and eps sits outside the square root, as in torch.optim.Adagrad.
+  Range: s is a sum of squares, so it overflows once sqrt(sum of g^2) exceeds sqrt(max) of the
+  state's dtype (1.8e19 in float32 and bfloat16, 256 in float16); from then on the update of
+  that coordinate is 0. `skip_nonfinite` rejects such a step; a float16 model can keep its
+  state in float32 by calling init on float32 copies of the parameters.
+  """
+  check("scale_by_adagrad", eps=(eps, NONNEGATIVE))
+
+  def init(params):
+    return ScaleByAdagradState(optax.tree.zeros_like(params))
+
+  def update(grads, state, params=None):
+    del params
+    check_same_tree("scale_by_adagrad.update", ("grads", grads),
+                    ("state.sum_of_squares", state.sum_of_squares))
+    s = jax.tree.map(lambda s, g: wide(s) + wide(g) ** 2, state.sum_of_squares, grads)
+    updates = jax.tree.map(lambda s, g: (wide(g) / (jnp.sqrt(s) + eps)).astype(g.dtype),
+                           s, grads)
+    return updates, ScaleByAdagradState(cast_like(s, state.sum_of_squares))
+
+  return optax.GradientTransformation(init, update)
+
+
+class ScaleByRmspropState(NamedTuple):
+  mean_square: optax.Updates
+
+
+def scale_by_rmsprop(decay: Scalar = 0.99, eps: Scalar = 1e-8) -> optax.GradientTransformation:
+  """RMSProp, "leaky AdaGrad" (Tieleman & Hinton 2012):
+  s <- decay * s + (1 - decay) * g^2; the update is g / (sqrt(s) + eps).
+
+  s starts at 0 and eps sits outside the square root, as in torch.optim.RMSprop(alpha=decay).
+  Not optax.scale_by_rms, which puts eps inside the square root (hence the other name).
+  Range: as for `scale_by_adam` with b2 = decay.
+  """
+  check("scale_by_rmsprop", decay=(decay, UNIT), eps=(eps, NONNEGATIVE))
+
+  def init(params):
+    return ScaleByRmspropState(optax.tree.zeros_like(params))
+
+  def update(grads, state, params=None):
+    del params
+    check_same_tree("scale_by_rmsprop.update", ("grads", grads),
+                    ("state.mean_square", state.mean_square))
+    s = _moving_average(state.mean_square, grads, decay, 2)
+    updates = jax.tree.map(lambda s, g: (wide(g) / (jnp.sqrt(s) + eps)).astype(g.dtype),
+                           s, grads)
+    return updates, ScaleByRmspropState(cast_like(s, state.mean_square))
+
+  return optax.GradientTransformation(init, update)
+
+
+class ScaleByAdamState(NamedTuple):
+  count: jax.Array  # int32: updates applied so far
+  mu: optax.Updates
+  nu: optax.Updates
+
+
+class ScaleByAmsgradState(NamedTuple):
+  count: jax.Array  # int32: updates applied so far
+  mu: optax.Updates
+  nu: optax.Updates
+  nu_max: optax.Updates
+
+
+def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
+                  bias_correction: bool = True,
+                  amsgrad: bool = False) -> optax.GradientTransformation:
+  """Adam (Kingma & Ba 2015), eps outside the square root as in torch.optim.Adam:
+
+    m <- b1 m + (1 - b1) g;   v <- b2 v + (1 - b2) g^2;   t <- t + 1
+    update = m_hat / (sqrt(v_hat) + eps),   m_hat = m / (1 - b1^t),   v_hat = v / (1 - b2^t)
+
+  With bias_correction=False, m_hat = m and v_hat = v: the lectures' first version, whose
+  first step is g (1 - b1) / (|g| sqrt(1 - b2)), about 3x too large with the defaults.
+
+  With amsgrad=True, AMSGrad as torch.optim.Adam(amsgrad=True) computes it: v_max <- max(v_max,
+  v) of the raw v, then v_hat = v_max / (1 - b2^t) (state `ScaleByAmsgradState`). With
+  bias_correction=False and eps=0 that is Algorithm 2 of Reddi, Kale & Kumar (2018) with a
+  constant step and b1: update = m / sqrt(v_max). Not optax.scale_by_amsgrad, which takes the
+  maximum of the bias-corrected v_hat (hence no block of that name here).
+
+  Range: v is a running mean of g^2, computed as b2 v + (sqrt(1 - b2) g)^2 and divided as
+  sqrt(v) / sqrt(1 - b2^t), so a single gradient up to sqrt(max) / sqrt(1 - b2) is absorbed
+  (float32 and bfloat16: 5.8e20 for b2 = 0.999; float16 state: 8.1e3). Gradients that stay
+  above sqrt(max) (1.8e19; float16: 256) make v infinite, and from then on that coordinate's
+  update is 0. `skip_nonfinite` rejects such a step; a float16 model can keep its state in
+  float32 by calling init on float32 copies of the parameters.
+  """
+  check("scale_by_adam", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE))
+
+  def init(params):
+    # separate buffers for every moment, so a jitted step can donate the state
+    zeros = optax.tree.zeros_like
+    count = jnp.zeros([], jnp.int32)
+    if amsgrad:
+      return ScaleByAmsgradState(count, zeros(params), zeros(params), zeros(params))
+    return ScaleByAdamState(count, zeros(params), zeros(params))
+
+  def update(grads, state, params=None):
+    del params
+    moments = [("state.mu", state.mu), ("state.nu", state.nu)]
+    if amsgrad:
+      moments.append(("state.nu_max", state.nu_max))
+    check_same_tree("scale_by_adam.update", ("grads", grads), *moments)
+    count = optax.safe_int32_increment(state.count)
+    mu = _moving_average(state.mu, grads, b1, 1)
+    nu = _moving_average(state.nu, grads, b2, 2)
+    c1 = _bias_correction(b1, count, bias_correction)
+    c2 = _bias_correction(b2, count, bias_correction)
+    if amsgrad:
+      nu_max = jax.tree.map(lambda old, v: jnp.maximum(wide(old), v), state.nu_max, nu)
+    denominator = nu_max if amsgrad else nu
+    updates = jax.tree.map(
+        lambda m, v, g: (m / c1 / (jnp.sqrt(v) / jnp.sqrt(c2) + eps)).astype(g.dtype),
+        mu, denominator, grads)
+    mu, nu = cast_like(mu, state.mu), cast_like(nu, state.nu)
+    if amsgrad:
+      return updates, ScaleByAmsgradState(count, mu, nu, cast_like(nu_max, state.nu_max))
+    return updates, ScaleByAdamState(count, mu, nu)
+
+  return optax.GradientTransformation(init, update)
+
+
+def add_decayed_weights(weight_decay: Scalar = 0.0) -> optax.GradientTransformation:
+  """u <- u + weight_decay * w. Where it sits in a chain decides what it means:
+
+  - before a preconditioner (momentum, Adam...) it is coupled L2 regularization, the
+    gradient of weight_decay/2 |w|^2 (torch's `weight_decay` argument of SGD and Adam);
+  - after it, just before the learning rate, it is decoupled weight decay (Loshchilov &
+    Hutter 2019), w <- w - lr (update + weight_decay w), as in torch.optim.AdamW.
+  For plain SGD the two coincide; for adaptive methods they do not.
+  """
+  check("add_decayed_weights", weight_decay=(weight_decay, NONNEGATIVE))
+
+  def init(params):
+    del params
+    return optax.EmptyState()
+
+  def update(updates, state, params=None):
+    if params is None:
+      raise ValueError("add_decayed_weights needs the parameters: call "
+                       "update(updates, state, params)")
+    check_same_tree("add_decayed_weights.update", ("updates", updates), ("params", params))
+    updates = jax.tree.map(lambda u, w: (wide(u) + weight_decay * wide(w)).astype(u.dtype),
+                           updates, params)
+    return updates, state
+
+  return optax.GradientTransformation(init, update)

@@ -1,0 +1,216 @@
+"""Every optimizer against torch.optim and the lectures' pseudocode, step for step, in float64;
+convergence on the zoo; one trace for any hyperparameter values; vmap equal to a loop."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+from jax.flatten_util import ravel_pytree
+
+import jaxopt_lab as jl
+import reference as ref
+from helpers import multi_leaf_problem, run, trajectory
+from jaxopt_lab.theory.problems import quadratic, rosenbrock
+from optimizer_table import TABLE
+
+STEPS = 60
+
+
+def run_torch(make, loss, params, steps, schedule=None):
+  """Iterates of a torch.optim optimizer fed the same float64 gradients as the JAX runs."""
+  names = sorted(params)  # the order of jax's dict leaves, and of ravel_pytree
+  tensors = [torch.tensor(params[k], dtype=torch.float64, requires_grad=True) for k in names]
+  optimizer = make(tensors)
+  scheduler = schedule and torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+  grad = jax.jit(jax.grad(loss))
+  flat = lambda: np.concatenate([t.detach().numpy().ravel() for t in tensors])
+  path = [flat()]
+  for _ in range(steps):
+    grads = grad({k: t.detach().numpy() for k, t in zip(names, tensors)})
+    for k, t in zip(names, tensors):
+      t.grad = torch.from_numpy(np.array(grads[k]))
+    optimizer.step()
+    if scheduler:
+      scheduler.step()
+    path.append(flat())
+  return np.stack(path)
+
+
+@pytest.mark.parametrize("name", [n for n, row in TABLE.items() if row.torch])
+def test_matches_torch_float64(name, x64):
+  row = TABLE[name]
+  loss, params = multi_leaf_problem()
+  ours = run(row.factory(**row.hyper), loss, params, STEPS)
+  theirs = run_torch(lambda ps: row.torch(ps, row.hyper), loss, params, STEPS)
+  assert np.abs(ours[-1] - ours[0]).max() > 1e-2  # the run went somewhere
+  np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def decay(t):
+  return 1.0 / (1.0 + 0.1 * t)
+
+
+TORCH_COMPOSITIONS = {
+    # torch's `weight_decay` in SGD and Adam is coupled L2: decay added before the optimizer
+    "sgd+weight_decay": (
+        jl.chain(jl.add_decayed_weights(0.1), jl.sgd(0.1)),
+        lambda ps: torch.optim.SGD(ps, lr=0.1, weight_decay=0.1), None),
+    "momentum+weight_decay": (
+        jl.chain(jl.add_decayed_weights(0.1), jl.momentum(0.05, 0.8)),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, weight_decay=0.1), None),
+    "adam+weight_decay": (
+        jl.chain(jl.add_decayed_weights(0.1), jl.adam(0.01, 0.8, 0.99)),
+        lambda ps: torch.optim.Adam(ps, lr=0.01, betas=(0.8, 0.99), weight_decay=0.1), None),
+    # a schedule step -> rate is torch's LambdaLR (the decoupled decay follows the rate too)
+    "adamw+schedule": (
+        jl.adamw(lambda t: 0.01 * decay(t), 0.8, 0.99, weight_decay=0.1),
+        lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.8, 0.99), weight_decay=0.1), decay),
+    "nesterov+schedule": (
+        jl.nesterov(lambda t: 0.05 * decay(t), 0.8),
+        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True), decay),
+    "rmsprop+schedule": (
+        jl.rmsprop(lambda t: 0.003 * decay(t), 0.95),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.95), decay),
+}
+
+
+@pytest.mark.parametrize("name", TORCH_COMPOSITIONS)
+def test_compositions_match_torch_float64(name, x64):
+  ours_optimizer, make_torch, schedule = TORCH_COMPOSITIONS[name]
+  loss, params = multi_leaf_problem(seed=1)
+  ours = run(ours_optimizer, loss, params, STEPS)
+  theirs = run_torch(make_torch, loss, params, STEPS, schedule)
+  np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def flat_problem(seed=2):
+  """The multi-leaf problem on one flat vector, for the pseudocode, which knows no pytrees."""
+  loss, params = multi_leaf_problem(seed)
+  flat, unravel = ravel_pytree(params)
+  flat_loss = lambda x: loss(unravel(x))
+  grad = jax.jit(jax.grad(flat_loss))
+  return flat_loss, (lambda x: np.asarray(grad(x))), np.asarray(flat)
+
+
+@pytest.mark.parametrize("name", [n for n, row in TABLE.items() if row.reference])
+def test_matches_lecture_pseudocode(name, x64):
+  row = TABLE[name]
+  loss, grad, x0 = flat_problem()
+  ours = run(row.factory(**row.hyper), loss, x0, STEPS)
+  lecture = row.reference(grad, x0.copy(), STEPS, row.hyper)
+  np.testing.assert_allclose(ours, np.stack(lecture), rtol=1e-9, atol=1e-12)
+
+
+def test_adam_without_bias_correction_matches_lecture(x64):
+  loss, grad, x0 = flat_problem()
+  ours = run(jl.adam(0.01, 0.9, 0.999, bias_correction=False), loss, x0, STEPS)
+  lecture = ref.run_adam(grad, x0.copy(), STEPS, 0.01, 0.9, 0.999, bias_correction=False)
+  np.testing.assert_allclose(ours, np.stack(lecture), rtol=1e-9, atol=1e-12)
+  # The lecture's question: the first step is lr (1 - b1) |g| / (sqrt(1 - b2) |g| + eps),
+  # about (1 - b1) / sqrt(1 - b2) = 3.16 times the rate.
+  g = np.abs(grad(x0))
+  expected = 0.01 * 0.1 * g / (np.sqrt(0.001) * g + 1e-8)
+  np.testing.assert_allclose(np.abs(ours[1] - ours[0]), expected, rtol=1e-9)
+  assert np.median(expected) > 3.1 * 0.01
+
+
+def test_amsgrad_without_bias_correction_is_reddi_algorithm_2(x64):
+  loss, grad, x0 = flat_problem()
+  ours = run(jl.amsgrad(0.01, 0.8, 0.99, eps=0.0, bias_correction=False), loss, x0, STEPS)
+  paper = ref.run_amsgrad_reddi(grad, x0.copy(), STEPS, 0.01, 0.8, 0.99)
+  np.testing.assert_allclose(ours, np.stack(paper), rtol=1e-9, atol=1e-12)
+
+
+QUADRATIC = quadratic(np.logspace(0, 2, 10), rotation_seed=0)  # kappa = 100, rotated
+ROSENBROCK = rosenbrock()
+
+
+@pytest.mark.parametrize("name", TABLE)
+@pytest.mark.parametrize("problem,steps", [(QUADRATIC, 3000), (ROSENBROCK, 20000)],
+                         ids=["quadratic", "rosenbrock"])
+def test_converges(name, problem, steps):
+  row = TABLE[name]
+  settings = getattr(row, problem.name)
+  path = run(row.factory(**settings), problem.loss, jnp.float32(problem.start), steps)
+  start, end = (np.linalg.norm(path[i] - problem.minimizer) for i in (0, -1))
+  assert end < 2e-3 * start, f"{name} on {problem.name}: distance {start:.3g} -> {end:.3g}"
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_traces_once_for_any_hyperparameter_values(name):
+  """All numeric hyperparameters are traced arguments: new values and later steps reuse the
+  first compilation."""
+  row = TABLE[name]
+  traces = []
+  params = {"w": jnp.ones(3), "b": jnp.zeros(())}
+  grads = {"w": jnp.array([0.1, -0.2, 0.3]), "b": jnp.ones(())}
+
+  @jax.jit
+  def init(hyper, params):
+    return row.factory(**hyper).init(params)
+
+  @jax.jit
+  def update(hyper, grads, state, params):
+    traces.append(1)
+    return row.factory(**hyper).update(grads, state, params)
+
+  hyper = {k: jnp.float32(v) for k, v in row.hyper.items()}
+  other = {k: jnp.float32(v * 0.5) for k, v in row.hyper.items()}
+  state = init(hyper, params)
+  for h in (hyper, hyper, other, other):
+    _, state = update(h, grads, state, params)
+  assert len(traces) == 1
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_vmap_over_learning_rates_equals_loop(name, x64):
+  row = TABLE[name]
+  loss, params = multi_leaf_problem()
+  rates = row.hyper["learning_rate"] * np.array([0.25, 1.0, 2.0])
+
+  def final(rate):
+    return trajectory(row.factory(**{**row.hyper, "learning_rate": rate}), loss, params, 20)[-1]
+
+  batched = jax.jit(jax.vmap(final))(jnp.asarray(rates))
+  looped = np.stack([run(row.factory(**{**row.hyper, "learning_rate": r}), loss, params, 20)[-1]
+                     for r in rates])
+  np.testing.assert_allclose(batched, looped, rtol=1e-12, atol=1e-14)
+  assert not np.allclose(looped[0], looped[1])  # the rates matter
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_jitted_step_can_donate_params_and_state(name):
+  """Every state leaf is its own buffer: donating the state does not donate one buffer twice."""
+  optimizer = TABLE[name].factory(**TABLE[name].hyper)
+  loss, params = multi_leaf_problem()
+  params = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), params)
+
+  @jax.jit
+  def reference_step(params, state):
+    updates, state = optimizer.update(jax.grad(loss)(params), state, params)
+    return jax.tree.map(jnp.add, params, updates), state
+
+  donated_step = jax.jit(reference_step.__wrapped__, donate_argnums=(0, 1))
+  expected = reference_step(params, optimizer.init(params))
+  got = donated_step(jax.tree.map(jnp.copy, params), optimizer.init(params))
+  jax.tree.map(np.testing.assert_array_equal, got, expected)
+
+
+@pytest.mark.parametrize("name", [*TABLE, "newton", "lbfgs"])
+def test_each_hyperparameter_is_validated_once_in_the_callers_name(name, monkeypatch):
+  """Building an optimizer converts each concrete hyperparameter for its range check once (in
+  the block that owns it), and an error there names the optimizer the user called."""
+  from jaxopt_lab import _validation
+  seen = []
+  convert = _validation._scalar
+  monkeypatch.setattr(_validation, "_scalar",
+                      lambda call, param, value: seen.append((call, param)) or
+                      convert(call, param, value))
+  factory = TABLE[name].factory if name in TABLE else getattr(jl, name)
+  factory(**(TABLE[name].hyper if name in TABLE else {"learning_rate": 0.5}))
+  params = [param for _, param in seen]
+  assert len(params) == len(set(params)), seen
+  assert {call for call, _ in seen} == {name}
+  if "learning_rate" in params:
+    with pytest.raises(ValueError, match=rf"^{name}\(learning_rate=-1.0\)"):
+      factory(learning_rate=-1.0)

@@ -1,0 +1,67 @@
+"""The `jaxopt-lab` command and the trajectories study, run small."""
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from jaxopt_lab import cli, studies
+from jaxopt_lab.optim.aliases import BY_NAME
+
+
+def test_help_lists_every_study():
+  result = subprocess.run([sys.executable, "-m", "jaxopt_lab.cli", "--help"],
+                          capture_output=True, text=True, check=True)
+  for name in studies.REGISTRY:
+    assert name in result.stdout
+
+
+def test_bad_argument_is_one_clear_line(tmp_path, capsys):
+  code = cli.main(["trajectories", "--quick", "--optimizers", "adam,lion", "--out",
+                   str(tmp_path)])
+  error = capsys.readouterr().err.strip()
+  assert code == 2
+  assert error.splitlines() == [error]
+  assert "unknown lion" in error and "adam" in error
+
+
+def test_trajectories_quick(tmp_path):
+  assert cli.main(["trajectories", "--quick", "--out", str(tmp_path)]) == 0
+  for name in ["trajectories.png", "suboptimality.png", "steps_to_tolerance.csv"]:
+    assert (tmp_path / name).stat().st_size > 1000
+  table = pd.read_csv(tmp_path / "steps_to_tolerance.csv")
+  assert len(table) == 3 * len(BY_NAME)
+  assert set(table.optimizer) == set(BY_NAME)
+  # on the quadratic, every optimizer gets below tolerance at its best learning rate
+  quadratic = table[table.surface.str.startswith("quadratic")]
+  assert (quadratic.steps_to_tolerance < quadratic.steps_run).all(), quadratic
+
+
+def test_run_study_rejects_options_the_study_does_not_take(tmp_path):
+  with pytest.raises(ValueError, match=r"run_study\('sweep'\): no option stepz"):
+    studies.run_study("sweep", tmp_path, stepz=3)
+
+
+def test_flagship_runs_its_plan_and_writes_an_index(tmp_path, monkeypatch):
+  """Each study of the plan is called with options it accepts (stubbed: the studies have
+  their own tests), and README.md indexes what they wrote."""
+  from jaxopt_lab.studies import flagship
+  calls = []
+  for _, study, _, _ in flagship.PLAN:
+    module = studies.load(study)
+
+    def fake_main(args, study=study):
+      calls.append((study, args))
+      path = args.out / f"{study}.png"
+      path.parent.mkdir(parents=True, exist_ok=True)
+      path.write_bytes(b"png")
+      return [path]
+    monkeypatch.setattr(module, "main", fake_main)
+  for quick in (False, True):
+    calls.clear()
+    assert cli.main(["flagship", "--out", str(tmp_path), *(["--quick"] if quick else [])]) == 0
+    assert [study for study, _ in calls] == [study for _, study, _, _ in flagship.PLAN]
+    sweep_args = calls[0][1]
+    assert sweep_args.quick == quick and sweep_args.seeds == (1 if quick else 3)
+  index = (tmp_path / "README.md").read_text()
+  assert "[sweep/sweep.png](sweep/sweep.png)" in index and "theory/" in index

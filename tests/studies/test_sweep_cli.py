@@ -1,0 +1,114 @@
+"""`jaxopt-lab sweep` end to end: files, report, bad arguments, a crash and its resume."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxopt_lab import cli
+
+QUADRATIC = ["sweep", "--dataset", "quadratic", "--optimizer", "momentum", "--steps", "100",
+             "--param", "learning_rate=0.01,0.1,0.5,1,3", "--param", "beta=0,0.5,0.9",
+             "--seeds", "2", "--top-k", "3", "--fresh-seeds", "2"]
+
+
+def test_quadratic_sweep_writes_table_report_and_figures(tmp_path):
+  assert cli.main([*QUADRATIC, "--out", str(tmp_path)]) == 0
+  table = pd.read_csv(tmp_path / "results.csv")
+  assert len(table) == 5 * 3 * 2
+  assert {"learning_rate", "beta", "seed", "final_train_loss", "best_train_loss",
+          "diverged"} <= set(table.columns)
+  assert table.diverged.any() and not table.diverged.all()  # lr 3 diverges, small ones do not
+  report = (tmp_path / "report.md").read_text()
+  assert "Winner's curse" in report and "Best configurations" in report
+  for figure in ["objective_vs_each.png", "pairs.png", "top_curves.png"]:
+    assert (tmp_path / figure).stat().st_size > 5000
+  assert np.load(tmp_path / "curves.npz")["train_loss"].shape == (30, 100)
+
+
+def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
+  code = cli.main(["sweep", "--quick", "--optimizer", "adam", "--param",
+                   "learning_rate=1e-3,1e-2", "--seeds", "1", "--top-k", "2",
+                   "--fresh-seeds", "1", "--out", str(tmp_path)])
+  assert code == 0
+  report = (tmp_path / "report.md").read_text()
+  assert "test_accuracy_mean" in report
+  table = pd.read_csv(tmp_path / "results.csv")
+  assert "test_accuracy_mean" not in table.columns  # the test set never enters selection
+  assert table.best_val_accuracy.max() > 0.5
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--param", "learning_rate=log:0:1:4"], "low must be in (0, inf) for a log-uniform axis"),
+    (["--param", "learning_rate=1e-3", "--param", "b1=1.0,0.9"], "b1 must be in [0, 1), got 1.0"),
+    (["--param", "learning_rate=1e-3", "--param", "gamma=1"], "not a hyperparameter"),
+    (["--param", "learning_rate=-1"], "learning_rate must be in [0, inf)"),
+    (["--param", "lr"], "assignment must be name=values"),
+    (["--param", "learning_rate=1e-3", "--steps", "0"], "--steps must be a positive integer"),
+])
+def test_bad_arguments_give_one_line(arguments, message, tmp_path, capsys):
+  code = cli.main(["sweep", "--optimizer", "adam", *arguments, "--out", str(tmp_path)])
+  error = capsys.readouterr().err.strip()
+  assert code == 2 and message in error and len(error.splitlines()) == 1
+
+
+def test_crashed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
+  """The CLI dies while saving its second chunk (a directory blocks the file it writes); the
+  same command then computes only the missing chunks and gives the uninterrupted result."""
+  command = [sys.executable, "-m", "jaxopt_lab.cli", *QUADRATIC, "--chunk-size", "8",
+             "--top-k", "1", "--fresh-seeds", "1"]
+  environment = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
+  crashed = tmp_path / "crashed"
+  chunks = crashed / "round-0" / "chunks"
+  obstacle = chunks / "chunk-00001.npz.partial.npz"
+  obstacle.mkdir(parents=True)
+  first = subprocess.run([*command, "--out", str(crashed)], env=environment,
+                         capture_output=True, text=True)
+  assert first.returncode != 0 and "IsADirectoryError" in first.stderr
+  saved = [p.name for p in chunks.glob("chunk-*.npz") if p.is_file()]
+  assert saved == ["chunk-00000.npz"]
+  obstacle.rmdir()
+  resumed = subprocess.run([*command, "--out", str(crashed)], env=environment, check=True,
+                           capture_output=True, text=True)
+  assert len(list(chunks.glob("chunk-*.npz"))) == 4
+  whole = tmp_path / "whole"
+  subprocess.run([*command, "--out", str(whole)], env=environment, check=True,
+                 capture_output=True)
+  pd.testing.assert_frame_equal(pd.read_csv(crashed / "results.csv"),
+                                pd.read_csv(whole / "results.csv"))
+  np.testing.assert_array_equal(np.load(crashed / "curves.npz")["train_loss"],
+                                np.load(whole / "curves.npz")["train_loss"])
+  assert not list(crashed.glob("**/*.partial*")), resumed.stdout
+
+
+def test_several_optimizers_each_get_a_sweep_and_a_comparison(tmp_path):
+  code = cli.main(["sweep", "--dataset", "quadratic", "--optimizer", "momentum,adam",
+                   "--steps", "60", "--param", "learning_rate=0.003,0.03,0.3",
+                   "--param", "beta=0.5,0.9", "--top-k", "2", "--fresh-seeds", "1",
+                   "--out", str(tmp_path)])
+  assert code == 0
+  momentum = pd.read_csv(tmp_path / "momentum" / "results.csv")
+  adam = pd.read_csv(tmp_path / "adam" / "results.csv")
+  assert len(momentum) == 6 and "beta" in momentum.columns   # beta applies to momentum only
+  assert len(adam) == 3 and "beta" not in adam.columns
+  summary = pd.read_csv(tmp_path / "summary.csv")
+  assert sorted(summary.optimizer) == ["adam", "momentum"]
+  assert (tmp_path / "comparison.png").stat().st_size > 20_000
+  assert "fresh_mean" in (tmp_path / "summary.md").read_text()
+
+
+def test_refine_rounds_zoom_in_at_the_same_cost(tmp_path):
+  assert cli.main(["sweep", "--dataset", "quadratic", "--optimizer", "momentum", "--steps", "60",
+                   "--param", "learning_rate=0.01,0.1,0.5,1", "--param", "beta=0,0.5,0.9",
+                   "--refine", "2", "--top-k", "2", "--fresh-seeds", "1",
+                   "--out", str(tmp_path)]) == 0
+  table = pd.read_csv(tmp_path / "results.csv")
+  assert table.groupby("round").size().tolist() == [12, 12, 12]
+  assert table.config.nunique() == 36
+  spans = table.groupby("round").learning_rate.agg(lambda r: r.max() / r.min()).tolist()
+  assert spans[0] > spans[1] > spans[2]   # each round zooms in
+  assert table.learning_rate.between(0.01, 1).all() and table.beta.between(0, 0.9).all()
+  assert (tmp_path / "round-2" / "sweep.json").exists()

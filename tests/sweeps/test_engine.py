@@ -1,0 +1,90 @@
+"""The sweep engine on a small momentum-on-a-quadratic run: one trace, equal to a loop,
+divergence isolated, resumable, memory-sized chunks, sharded equal to unsharded."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from helpers import run_on_8_devices
+from quadratic_sweep import TRACES, columns, run
+from jaxopt_lab.sweeps.engine import chunk_for_budget, rows_of, run_sweep
+
+def test_compiles_once_for_any_values_and_any_number_of_chunks():
+  TRACES.clear()
+  first = run_sweep(run, columns(np.logspace(-2, 0, 20)), seeds=[0, 1], chunk_size=8,
+                    progress=False)
+  second = run_sweep(run, columns(np.logspace(-3, -1, 30), beta=0.5), seeds=[5], chunk_size=8,
+                     progress=False)
+  assert len(TRACES) == 1
+  assert len(first.table) == 40 and len(second.table) == 30
+  assert first.chunks_computed == 5 and second.chunks_computed == 4
+
+
+def test_rows_equal_single_runs():
+  result = run_sweep(run, columns([0.05, 0.5, 1.5]), seeds=[0, 7], chunk_size=4,
+                     progress=False)
+  for row in result.table.itertuples():
+    alone = jax.jit(run)({"learning_rate": jnp.float32(row.learning_rate),
+                          "beta": jnp.float32(row.beta)}, jax.random.key(row.seed))
+    np.testing.assert_allclose(result.curves["train_loss"][row.Index], alone["train_loss"],
+                               rtol=1e-6, atol=1e-30)
+  assert list(result.table.seed) == [0, 7, 0, 7, 0, 7]
+  assert list(result.table.config) == [0, 0, 1, 1, 2, 2]
+
+
+def test_diverged_runs_are_flagged_and_leave_the_others_bit_identical():
+  rates = np.array([0.1, 0.3, 50.0, 0.7, 1.1])  # 50 diverges (alpha * lambda > 2 (1 + beta))
+  result = run_sweep(run, columns(rates), seeds=[0, 1], chunk_size=4, progress=False)
+  clean = run_sweep(run, columns(np.delete(rates, 2)), seeds=[0, 1], chunk_size=4,
+                    progress=False)
+  table = result.table
+  assert list(table.diverged) == [rate == 50.0 for rate in rates for _ in range(2)]
+  kept = ~table.diverged.to_numpy()
+  np.testing.assert_array_equal(result.curves["train_loss"][kept], clean.curves["train_loss"])
+  np.testing.assert_array_equal(result.scalars["final_norm"][kept], clean.scalars["final_norm"])
+
+
+def test_resume_computes_only_missing_chunks_and_equals_an_uninterrupted_sweep(tmp_path):
+  cols = columns(np.logspace(-2, 0, 12))
+  whole = run_sweep(run, cols, seeds=[0, 1], chunk_size=8, progress=False)
+  first = run_sweep(run, cols, seeds=[0, 1], chunk_size=8, out=tmp_path, progress=False)
+  assert first.chunks_computed == 3
+  (tmp_path / "chunks" / "chunk-00001.npz").unlink()  # as if killed before chunk 1 was saved
+  resumed = run_sweep(run, cols, seeds=[0, 1], chunk_size=8, out=tmp_path, progress=False)
+  assert resumed.chunks_computed == 1
+  np.testing.assert_array_equal(resumed.curves["train_loss"], whole.curves["train_loss"])
+  assert resumed.table.equals(whole.table)
+  assert not list(tmp_path.glob("**/*.partial*"))
+
+
+def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
+  run_sweep(run, columns([0.1, 0.2]), chunk_size=2, out=tmp_path, progress=False)
+  with pytest.raises(ValueError, match="holds a different sweep"):
+    run_sweep(run, columns([0.1, 0.3]), chunk_size=2, out=tmp_path, progress=False)
+
+
+def test_chunks_follow_the_memory_budget():
+  flat, seeds, _ = rows_of(columns(np.logspace(-2, 0, 300)), [0])
+  big = chunk_for_budget(run, flat, seeds, None, jnp.float32, 1 << 30)
+  small = chunk_for_budget(run, flat, seeds, None, jnp.float32, 64 << 10)
+  assert big == 300 and 1 <= small < 300
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(chunk_size=0), "chunk_size must be a positive multiple"),
+    (dict(seeds=[]), "seeds must be a non-empty"),
+])
+def test_bad_arguments(bad, message):
+  arguments = dict(seeds=[0], chunk_size=2, progress=False) | bad
+  with pytest.raises(ValueError, match=message):
+    run_sweep(run, columns([0.1, 0.2]), **arguments)
+
+
+def test_sharded_over_8_devices_equals_one_device(tmp_path):
+  """In a subprocess with 8 forced CPU devices: the configuration axis sharded over a Mesh."""
+  sharded = run_on_8_devices("sweep_on_8_devices.py", tmp_path / "sharded.npz")
+  assert int(sharded["devices"]) == 8
+  single = run_sweep(run, columns(np.logspace(-2, 0, 12)), seeds=[0, 1], chunk_size=8,
+                     mesh=None, progress=False)
+  np.testing.assert_allclose(sharded["train_loss"], single.curves["train_loss"], rtol=1e-6,
+                             atol=1e-30)
