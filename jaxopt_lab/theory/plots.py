@@ -81,13 +81,15 @@ def _draw_boundaries(ax, betas, eigenvalues):
   one = low == high
   beta = np.linspace(max(betas[0], 0.0), min(betas[-1], 1.0), 400)
   band_low, band_high = theory.momentum_band(beta)
+  limit = theory.momentum_stability_limit(beta) / high
+  stable = band_low / low <= limit  # critical damping at lambda_min means nothing past divergence
   scaled = "αλ" if one else "αλ_min"
-  ax.plot(band_low / low, beta, color="tab:red", lw=1.6,
+  ax.plot(band_low[stable] / low, beta[stable], color="tab:red", lw=1.6,
           label=f"{scaled} = (1 - √β)²: critical damping, β = (1 - √({scaled}))²")
   scaled = "αλ" if one else "αλ_max"
   ax.plot(band_high / high, beta, color="tab:orange", lw=1.6,
           label=f"{scaled} = (1 + √β)²: repeated root -√β")
-  ax.plot(theory.momentum_stability_limit(beta) / high, beta, color="black", lw=1.6, ls="--",
+  ax.plot(limit, beta, color="black", lw=1.6, ls="--",
           label=f"{scaled} = 2 + 2β: divergence beyond")
   if not one:
     best = theory.momentum_optimal(spectrum)

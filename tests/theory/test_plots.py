@@ -33,6 +33,9 @@ def test_the_map_of_a_spectrum_reads_without_eyes():
       ["αλ_min", "αλ_max", "αλ_max", "optimum α*"]
   best = theory.momentum_optimal(EIGENVALUES)
   assert f"α* = {best.learning_rate:.3g}" in entries[-1] and unexplained_markers(ax) == []
+  (damping,) = [line for line in ax.lines if line.get_label().startswith("αλ_min")]
+  alpha, beta = damping.get_xydata().T  # drawn only where it means something: before divergence
+  assert beta.min() > 0.6 and np.all(alpha <= theory.momentum_stability_limit(beta) + 1e-12)
   star = [line for line in ax.lines if line.get_marker() == "*"]
   assert len(star) == 1 and star[0].get_xydata().tolist() == [[best.learning_rate, best.beta]]
   plt.close(fig)
