@@ -10,6 +10,8 @@ import importlib
 from pathlib import Path
 from types import ModuleType
 
+from jaxopt_lab.files import output_folder
+
 REGISTRY = {
     "flagship": "flagship",
     # hyperparameter sweeps: vmapped, sharded, resumable
@@ -65,4 +67,5 @@ def run_study(name: str, out: Path, quick: bool = False, **options) -> list[Path
   if unknown:
     raise ValueError(f"run_study({name!r}): no option {', '.join(unknown)}; it takes "
                      f"{', '.join(sorted(defaults)) or 'none'}")
-  return module.main(argparse.Namespace(out=Path(out), quick=quick, **{**defaults, **options}))
+  out = output_folder(f"run_study({name!r}, out=...)", out)
+  return module.main(argparse.Namespace(out=out, quick=quick, **{**defaults, **options}))
