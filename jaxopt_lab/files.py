@@ -2,7 +2,7 @@
 
   write_atomically(path, lambda partial: frame.to_csv(partial, index=False))
   save_table(frame, path); save_text(report, path); save_arrays({"loss": curve}, path)
-  folder = output_folder("--out", "results/run")   # one-line ValueError if it cannot be written
+  folder = output_folder("--out", "results/run")   # a one-line ValueError if it is unwritable
 
 Each write goes to a temporary file beside the target with a name no other writer uses
 (`.<name>.<pid>-<random>.partial<suffix>`), is flushed to disk (fsync), then renamed over the
@@ -64,17 +64,18 @@ def output_folder(option: str, path) -> Path:
   """
   text = os.fspath(path) if isinstance(path, os.PathLike) else path
   if not isinstance(text, str) or not text.strip():
-    raise ValueError(f"{option} {text!r}: must name a folder, got an empty or non-text path")
+    raise ValueError(f"{option}: must name a folder, got {text!r}")
   folder = Path(text)
+  where = option if option.endswith(")") else f"{option} {text}"  # a call names its value
   if folder.exists() and not folder.is_dir():
-    raise ValueError(f"{option} {text}: is a file, not a folder; name a folder to write into")
+    raise ValueError(f"{where}: is a file, not a folder; name a folder to write into")
   try:
     folder.mkdir(parents=True, exist_ok=True)
     probe = folder / f".write-probe.{os.getpid()}-{secrets.token_hex(4)}"
     probe.touch(exist_ok=False)
     probe.unlink()
   except OSError as error:
-    raise ValueError(f"{option} {text}: cannot write there ({error.strerror or error}); "
+    raise ValueError(f"{where}: cannot write there ({error.strerror or error}); "
                      f"name a folder you can write to") from None
   return folder
 

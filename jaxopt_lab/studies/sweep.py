@@ -27,7 +27,7 @@ from jaxopt_lab.sweeps import space as search_space
 from jaxopt_lab.sweeps import store
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.engine import device_memory, run_sweep
 from jaxopt_lab.sweeps.tasks import (
     SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 
@@ -78,8 +78,10 @@ def check_options(args) -> None:
     raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
   if args.refine < 0:
     raise ValueError(f"--refine must be >= 0, got {args.refine}")
-  if not 0 < args.memory_gb < float("inf"):
-    raise ValueError(f"--memory-gb must be positive, got {args.memory_gb:g}")
+  memory = device_memory() or float("inf")
+  if not 0 < args.memory_gb * (1 << 30) <= memory:
+    raise ValueError(f"--memory-gb must be positive and at most this device's memory "
+                     f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
   if args.dataset == "quadratic" and not 1 <= args.condition_number < float("inf"):
     raise ValueError(f"--condition-number must be >= 1 and finite, got "
                      f"{args.condition_number:g}")

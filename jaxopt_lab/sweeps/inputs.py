@@ -70,13 +70,15 @@ def _column(name, column, dtype: np.dtype) -> np.ndarray:
     raise ValueError(f"run_sweep(columns[{name!r}]=...): values must be a non-empty 1-D "
                      f"list of real numbers, got {_describe(array)}")
   array = array.astype(np.float64)
-  cast = array.astype(dtype)
+  with np.errstate(over="ignore", under="ignore"):  # found and reported just below
+    cast = array.astype(dtype)
   bad = ~np.isfinite(array) | ~np.isfinite(cast) | ((cast == 0) & (array != 0))
   if bad.any():
     index = int(np.argmax(bad))
-    raise ValueError(f"run_sweep(columns[{name!r}][{index}]={array[index]!r}): values must "
-                     f"be finite numbers that {dtype} holds (nonzero ones above its smallest "
-                     f"normal {np.finfo(dtype).tiny:.3g}), got {array[index]!r}")
+    value = float(array[index])
+    raise ValueError(f"run_sweep(columns[{name!r}][{index}]={value!r}): values must be finite "
+                     f"numbers that {dtype} holds (nonzero ones above its smallest normal "
+                     f"{np.finfo(dtype).tiny:.3g}), got {value!r}")
   return array
 
 

@@ -36,16 +36,16 @@ from jaxopt_lab.files import is_partial, write_atomically
 FORMAT = "jaxopt_lab.sweeps.store/2"
 HEADER = "__chunk__"   # the npz member holding a chunk's header (a reserved metric name)
 DIFFERENCES = {        # identity entry -> what a difference in it means, in the user's terms
-    "program": "another computation (the run, its task's options, its model or data differ)",
     "hyperparameters": "other hyperparameter names",
     "rows": "another number of runs",
-    "inputs": "other hyperparameter values or seeds",
     "chunk_size": "another chunk size (results depend on it in their last bits: XLA compiles "
                   "each batch size apart)",
     "dtype": "another hyperparameter dtype",
     "devices": "another number of devices",
     "platform": "another platform", "device_kind": "another device kind",
     "jax": "another jax version", "jaxlib": "another jaxlib version",
+    "program": "another computation (the run, its task's options, its model or data differ)",
+    "inputs": "other hyperparameter values or seeds",
 }
 
 
@@ -169,6 +169,9 @@ def load_chunk(path: Path, stamp: str, start: int, stop: int, spec: dict) -> Opt
   ChunkWarning naming the file) if the one there cannot be trusted."""
   if not path.exists() and not path.is_symlink():
     return None
+  if path.is_dir() and not path.is_symlink():
+    raise ValueError(f"{path} is a folder where a chunk belongs; remove it (it is never "
+                     f"deleted for you)")
   if path.is_symlink() or not path.is_file():
     return _distrust(path, "it is not a regular file of this folder")
   try:
