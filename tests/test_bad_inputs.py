@@ -361,10 +361,10 @@ SWEEP_CLI = [  # (flags, the flag named, the bad value as written, the valid ran
     (["--batch-size", "0"], "--batch-size", "0", "must be a positive integer"),
     (["--seeds", "0"], "--seeds", "0", "must be a positive integer"),
     (["--top-k", "0"], "--top-k", "0", "must be a positive integer"),
-    (["--refine", "-1"], "--refine", "-1", "must be >= 0"),
+    (["--refine", "-1"], "--refine", "-1", "must be an integer in [0, 100]"),
     (["--memory-gb", "0"], "--memory-gb", "0", "must be positive"),
     (["--dataset", "quadratic", "--condition-number", "0.5"], "--condition-number", "0.5",
-     "must be >= 1"),
+     "must be a number in [1, "),
     (["--optimizer", "lion"], "--optimizer", "lion", "choose from"),
     (["--widths", "a,b"], "--widths", "a,b", "expected integers"),
 ]

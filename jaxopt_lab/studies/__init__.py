@@ -10,6 +10,8 @@ import importlib
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
 from jaxopt_lab.files import output_folder
 
 REGISTRY = {
@@ -54,6 +56,25 @@ def names_in(flag: str, text: str, choices) -> list[str]:
                "a name given twice" if names else "no name given")
     raise ValueError(f"{flag} {text!r}: {problem}; choose from {', '.join(choices)}")
   return names
+
+
+SEED_MAX = 2 ** 32 - 1         # seeds of NumPy, sklearn and jax.random.key
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+KAPPA_MAX = float(1 / np.finfo(np.float32).tiny)  # condition numbers: 1 / kappa stays normal
+
+
+def check_option(flag: str, value, low, high, why: str = "") -> None:
+  """Raises a one-line ValueError unless `value` (an int or float option) is in [low, high]:
+    check_option("--chains", 1, 2, 65536)
+    ->  ValueError("--chains must be an integer in [2, 65536], got 1")"""
+  if not low <= value <= high:  # NaN fails too
+    kind = "an integer" if isinstance(value, int) else "a number"
+    raise ValueError(f"{flag} must be {kind} in [{_shown(low)}, {_shown(high)}]{why}, got "
+                     f"{_shown(value)}")
+
+
+def _shown(x) -> str:
+  return str(x) if isinstance(x, int) else f"{x:g}"
 
 
 def run_study(name: str, out: Path, quick: bool = False, **options) -> list[Path]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from jaxopt_lab.optim.aliases import BY_NAME
-from jaxopt_lab.studies import names_in
+from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
@@ -76,15 +76,15 @@ def check_options(args) -> None:
     raise ValueError(f"--chunk-size must be a positive integer, got {args.chunk_size}")
   if not 0 <= args.sample_seed < 2 ** 32:
     raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
-  if args.refine < 0:
-    raise ValueError(f"--refine must be >= 0, got {args.refine}")
+  check_option("--refine", args.refine, 0, 100)
+  check_option("--seeds", args.seeds, 1, 10000)
+  check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
+  check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
+               " (1 / kappa is a float32 eigenvalue)")
   memory = device_memory() or float("inf")
   if not 0 < args.memory_gb * (1 << 30) <= memory:
     raise ValueError(f"--memory-gb must be positive and at most this device's memory "
                      f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
-  if args.dataset == "quadratic" and not 1 <= args.condition_number < float("inf"):
-    raise ValueError(f"--condition-number must be >= 1 and finite, got "
-                     f"{args.condition_number:g}")
 
 
 def build_task(args, optimizer: str):

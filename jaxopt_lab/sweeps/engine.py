@@ -164,8 +164,11 @@ def device_memory() -> Optional[int]:
   """Bytes of memory of the first device (its allocator's limit; the host's RAM for a CPU),
   or None where it cannot be told."""
   stats = jax.devices()[0].memory_stats() or {}
-  if "bytes_limit" in stats:
-    return int(stats["bytes_limit"])
+  return int(stats["bytes_limit"]) if "bytes_limit" in stats else host_memory()
+
+
+def host_memory() -> Optional[int]:
+  """Bytes of RAM of this host, or None where it cannot be told."""
   try:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
   except (AttributeError, ValueError, OSError):
@@ -209,6 +212,8 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
   mesh = default_mesh() if isinstance(mesh, str) and mesh == "auto" else mesh
   devices = 1 if mesh is None else mesh.devices.size
   chunk_size = inputs.chunk_size(chunk_size, devices)
+  if chunk_size is not None:  # a chunk beyond the rows would only compute padding
+    chunk_size = min(chunk_size, _round_up(len(seed_rows), devices))
   memory_budget = inputs.memory_budget(memory_budget, device_memory())
   writer = jax.process_index() == 0
   option = f"run_sweep(out={str(out)!r})"
@@ -223,6 +228,7 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
     chunk_size = _checked_chunk(run, flat, seed_rows, mesh, dtype, chunk_size, memory_budget)
     program = compiled_program(run, flat, seed_rows, chunk_size, mesh, dtype)
     spec = inputs.metric_spec(program.lowered.out_info, list(flat), objective)
+    _check_host_memory(spec, len(seed_rows))
     stamp = None
     if out is not None and writer:
       identity = store.identity(program.lowered.as_text(), flat, seed_rows, chunk_size, dtype,
@@ -246,6 +252,17 @@ def _resumed_chunk(out: Path, devices: int) -> int:
   stored = store.read_manifest(out)
   size = (stored or {}).get("identity", {}).get("chunk_size", 0) if stored else 0
   return size if isinstance(size, int) and size > 0 and size % devices == 0 else 0
+
+
+def _check_host_memory(spec: dict, rows: int) -> None:
+  """The metrics of every run come back to the host: refuse a sweep whose results (twice: the
+  chunks and their concatenation) do not fit in the host's memory, before it runs."""
+  per_run = sum(np.prod(shape, dtype=np.int64) * dtype.itemsize for shape, dtype in spec.values())
+  needed, available = 2 * rows * int(per_run), host_memory()
+  if available is not None and needed > available:
+    raise ValueError(f"run_sweep(columns=..., seeds=...): the results of {rows} runs must fit "
+                     f"in host memory ({_gib(available)}), but they need {_gib(needed)}; run "
+                     f"fewer configurations or seeds, or shorter curves")
 
 
 def _checked_chunk(run, flat, seeds, mesh, dtype, chunk_size, budget) -> int:

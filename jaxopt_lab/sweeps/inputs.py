@@ -22,6 +22,7 @@ from jaxopt_lab.sweeps.objective import Objective
 
 RESERVED = ("config", "seed", "diverged", store.HEADER)  # the table's and the store's names
 SEED_RANGE = "[0, 4294967295]"
+MAX_RUNS = 2 ** 31 - 1  # rows of one sweep (int32 row indices)
 
 
 def sweep_dtype(dtype) -> np.dtype:
@@ -53,6 +54,9 @@ def rows(columns, seeds, dtype: np.dtype):
     lengths = ", ".join(f"{k}: {len(v)}" for k, v in values.items())
     raise ValueError(f"run_sweep(columns=...): columns must have one length, got {lengths}")
   seeds = _seeds(seeds)
+  if count * seeds.size > MAX_RUNS:
+    raise ValueError(f"run_sweep(columns=..., seeds=...): configurations x seeds must be at "
+                     f"most {MAX_RUNS} runs, got {count} x {seeds.size} = {count * seeds.size}")
   config = np.repeat(np.arange(count), seeds.size)
   flat = {name: column[config] for name, column in values.items()}
   return flat, np.tile(seeds, count).astype(np.uint32), config
