@@ -223,7 +223,7 @@ def save_checkpoint(directory: PathLike, step: int, tree: Any, keep: int = 3) ->
   """Saves `tree` as step `step` of `directory` (`directory/<step>/`, see the module
   docstring), then deletes all but the `keep` highest steps and any temporary folder of a
   killed save. `step` must be above every step already there."""
-  check_int("save_checkpoint", step=(step, Interval(0, 2 ** 63 - 1)),
+  check_int("save_checkpoint", step=(step, Interval(0, 10 ** 15)),
             keep=(keep, Interval(1, np.inf)))
   call = f"save_checkpoint({str(directory)!r}, step={int(step)})"
   directory = output_folder(call, directory).absolute()
