@@ -249,8 +249,9 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
 
 def _resumed_chunk(out: Path, devices: int) -> int:
   """The chunk size the sweep in `out` was started with (0 if none), to resume with it."""
-  stored = store.read_manifest(out)
-  size = (stored or {}).get("identity", {}).get("chunk_size", 0) if stored else 0
+  stored = store.read_manifest(out, warn=False)  # claim_folder warns, once
+  identity = stored.get("identity") if stored else None
+  size = identity.get("chunk_size", 0) if isinstance(identity, dict) else 0
   return size if isinstance(size, int) and size > 0 and size % devices == 0 else 0
 
 

@@ -74,9 +74,9 @@ def fingerprint(identity_: dict) -> str:
   return hashlib.sha256(json.dumps(identity_, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def read_manifest(out: Path) -> Optional[dict]:
-  """The manifest of `out`, or None when there is none or it is unreadable (with a warning:
-  the chunks carry their own fingerprints, so a new manifest loses nothing)."""
+def read_manifest(out: Path, warn: bool = True) -> Optional[dict]:
+  """The manifest of `out`, or None when there is none or it is unreadable (with a warning if
+  `warn`: the chunks carry their own fingerprints, so a new manifest loses nothing)."""
   manifest = out / "sweep.json"
   if not manifest.exists():
     return None
@@ -85,8 +85,9 @@ def read_manifest(out: Path) -> Optional[dict]:
     if not isinstance(stored, dict) or "fingerprint" not in stored:
       raise ValueError("no fingerprint in it")
   except (OSError, ValueError, UnicodeDecodeError) as error:
-    warnings.warn(f"{manifest} is damaged ({type(error).__name__}: {error}); writing it anew, "
-                  f"and every chunk is verified on its own", ChunkWarning, stacklevel=3)
+    if warn:
+      warnings.warn(f"{manifest} is damaged ({type(error).__name__}: {error}); writing it anew, "
+                    f"and every chunk is verified on its own", ChunkWarning, stacklevel=3)
     return None
   return stored
 
