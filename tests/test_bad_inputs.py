@@ -135,7 +135,7 @@ RELIABILITY = [
           [(-1, "in [0, 2147483647]"), (1.5, "an integer in [0, 2147483647]"),
            (2 ** 31, "in [0, 2147483647]")]),
     *rows("save_checkpoint", partial(save_checkpoint, "/nonexistent/never-written", tree={}),
-          "step", [(-1, "in [0, 10000000000)"), (2.5, "an integer in [0, ")]),
+          "step", [(-1, "in [0, 1000000000000000)"), (2.5, "an integer in [0, ")]),
     *rows("save_checkpoint", partial(save_checkpoint, "/nonexistent/never-written", tree={}),
           "keep", [(0, "in [1, inf)")], step=1),
 ]
@@ -361,10 +361,10 @@ SWEEP_CLI = [  # (flags, the flag named, the bad value as written, the valid ran
     (["--batch-size", "0"], "--batch-size", "0", "must be a positive integer"),
     (["--seeds", "0"], "--seeds", "0", "must be a positive integer"),
     (["--top-k", "0"], "--top-k", "0", "must be a positive integer"),
-    (["--refine", "-1"], "--refine", "-1", "must be >= 0"),
+    (["--refine", "-1"], "--refine", "-1", "must be an integer in [0, 100]"),
     (["--memory-gb", "0"], "--memory-gb", "0", "must be positive"),
     (["--dataset", "quadratic", "--condition-number", "0.5"], "--condition-number", "0.5",
-     "must be >= 1"),
+     "must be a number in [1, "),
     (["--optimizer", "lion"], "--optimizer", "lion", "choose from"),
     (["--widths", "a,b"], "--widths", "a,b", "expected integers"),
 ]

@@ -23,6 +23,7 @@ from jaxopt_lab.files import save_table
 from jaxopt_lab.sweeps.engine import run_sweep
 from jaxopt_lab.sweeps.tasks import quadratic_task
 from jaxopt_lab.theory.plots import draw_momentum_rate_map
+from jaxopt_lab.studies import KAPPA_MAX, check_option
 
 DESCRIPTION = "A momentum (learning rate, beta) sweep on a quadratic over the theory's rate map."
 
@@ -47,11 +48,11 @@ def measured_rates(distances: np.ndarray) -> np.ndarray:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  if not args.condition_number > 1:
-    raise ValueError(f"--condition-number must be > 1, got {args.condition_number:g}")
-  for flag, value in {"--grid": args.grid, "--steps": args.steps, "--seeds": args.seeds}.items():
-    if value < (3 if flag == "--grid" else 1):
-      raise ValueError(f"{flag} must be a positive integer (--grid >= 3), got {value}")
+  check_option("--condition-number", args.condition_number, 1 + 1e-9, KAPPA_MAX,
+               " (1 / kappa is a float32 eigenvalue)")
+  check_option("--grid", args.grid, 3, 2000)
+  check_option("--steps", args.steps, 1, 2 ** 31 - 1)
+  check_option("--seeds", args.seeds, 1, 10000)
   grid, steps = (12, 100) if args.quick else (args.grid, args.steps)
   eigenvalues = np.geomspace(1 / args.condition_number, 1.0, 20)
   optimum = theory.momentum_optimal(eigenvalues)

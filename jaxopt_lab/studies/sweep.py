@@ -11,6 +11,7 @@ its own compiled sweep and subfolder, every --param applies to the optimizers th
 and summary.md, summary.csv and comparison.png compare the chosen configurations.
 """
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -19,15 +20,18 @@ import numpy as np
 import pandas as pd
 
 from jaxopt_lab.optim.aliases import BY_NAME
-from jaxopt_lab.studies import names_in
+from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
+from jaxopt_lab.sweeps import store
 from jaxopt_lab.figures import save_figure
-from jaxopt_lab.files import save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import run_sweep
-from jaxopt_lab.sweeps.tasks import SCHEDULES, check_space, digits_task, quadratic_task
+from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
+from jaxopt_lab.sweeps.engine import device_memory, run_sweep
+from jaxopt_lab.sweeps.tasks import (
+    SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 
+MAX_COUNT = 2 ** 31 - 1
 DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
 
 
@@ -66,14 +70,21 @@ def check_options(args) -> None:
               "--eval-every": args.eval_every, "--seeds": args.seeds,
               "--fresh-seeds": args.fresh_seeds, "--top-k": args.top_k}
   for flag, value in positive.items():
-    if value < 1:
-      raise ValueError(f"{flag} must be a positive integer, got {value}")
-  if args.refine < 0:
-    raise ValueError(f"--refine must be >= 0, got {args.refine}")
-  if not args.memory_gb > 0:
-    raise ValueError(f"--memory-gb must be positive, got {args.memory_gb:g}")
-  if args.dataset == "quadratic" and not args.condition_number >= 1:
-    raise ValueError(f"--condition-number must be >= 1, got {args.condition_number:g}")
+    if not 1 <= value <= MAX_COUNT:
+      raise ValueError(f"{flag} must be a positive integer up to {MAX_COUNT}, got {value}")
+  if args.chunk_size is not None and args.chunk_size < 1:
+    raise ValueError(f"--chunk-size must be a positive integer, got {args.chunk_size}")
+  if not 0 <= args.sample_seed < 2 ** 32:
+    raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
+  check_option("--refine", args.refine, 0, 100)
+  check_option("--seeds", args.seeds, 1, 10000)
+  check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
+  check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
+               " (1 / kappa is a float32 eigenvalue)")
+  memory = device_memory() or float("inf")
+  if not 0 < args.memory_gb * (1 << 30) <= memory:
+    raise ValueError(f"--memory-gb must be positive and at most this device's memory "
+                     f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
 
 
 def build_task(args, optimizer: str):
@@ -109,16 +120,21 @@ def main(args: argparse.Namespace) -> list[Path]:
   spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
             for name, task in tasks.items()}
   for name, task in tasks.items():  # every bad value is reported before anything runs
-    check_space(task, search_space.configurations(spaces[name], seed=args.sample_seed), name)
-  out = Path(args.out)
+    columns = search_space.configurations(spaces[name], seed=args.sample_seed)
+    check_space(task, columns, name)
+    if args.dataset == "digits" and args.schedule == "warmup_cosine":
+      warmup = np.max(columns.get("warmup_steps", SCHEDULES["warmup_cosine"]["warmup_steps"]))
+      check_warmup(warmup, args.steps, f"--schedule warmup_cosine --steps {args.steps}")
+  out = output_folder("--out", args.out)
   written, chosen = [], []
-  for name, task in tasks.items():
-    folder = out if len(tasks) == 1 else out / name
-    files, verdict = sweep_task(task, name, spaces[name], args, folder)
-    written += files
-    chosen.append(verdict)
-  if len(tasks) > 1:
-    written += compare(chosen, tasks, out)
+  with store.locked(out, "--out") if jax.process_index() == 0 else contextlib.nullcontext():
+    for name, task in tasks.items():
+      folder = out if len(tasks) == 1 else out / name
+      files, verdict = sweep_task(task, name, spaces[name], args, folder)
+      written += files
+      chosen.append(verdict)
+    if len(tasks) > 1:
+      written += compare(chosen, tasks, out)
   return written
 
 

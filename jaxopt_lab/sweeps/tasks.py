@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxopt_lab._validation import is_concrete
 from jaxopt_lab.optim import schedules
 from jaxopt_lab.train import losses
 from jaxopt_lab.train.data import digits
@@ -82,12 +83,20 @@ def learning_rate_schedule(name: str, hparams: dict, steps: int):
     return schedules.cosine_decay(rate, steps, value("eta_min"))
   if name == "warmup_cosine":
     warmup = value("warmup_steps")
+    check_warmup(warmup, steps, "digits_task(schedule='warmup_cosine', steps=" f"{steps})")
     return schedules.warmup(schedules.cosine_decay(rate, steps - warmup, value("eta_min")), warmup)
   if name == "exponential":
     return schedules.exponential_decay(rate, 1, value("decay_rate"))
   if name == "step":
     return schedules.step_decay(rate, steps)
   return rate
+
+
+def check_warmup(warmup, steps: int, call: str) -> None:
+  """A concrete warmup must end before the run does (a tracer, swept, is checked by the CLI)."""
+  if is_concrete(warmup) and not 0 <= float(warmup) < steps:
+    raise ValueError(f"{call}: warmup_steps must be in [0, {steps}) (the warmup must end "
+                     f"before the run does), got {float(warmup):g}")
 
 
 DIGITS_OBJECTIVE = Objective("best_val_accuracy", True, tiebreak="best_val_loss",
@@ -146,7 +155,8 @@ def digits_task(optimizer: str, *, widths=(64,), activation: str = "relu", steps
   """`optimizer` (a name of `BY_NAME`) under `schedule`, with an optional L2 penalty `l2`, on
   `digits_training`: the task `jaxopt-lab sweep` trains."""
   factory_names = optimizer_hyperparameters(optimizer)
-  learning_rate_schedule(schedule, {"learning_rate": 1.0}, steps)  # checks the name
+  if schedule not in SCHEDULES:
+    raise ValueError(f"--schedule {schedule}: unknown; choose from {', '.join(SCHEDULES)}")
 
   def build(hparams):
     options = {k: v for k, v in hparams.items() if k in factory_names and k != "learning_rate"}
