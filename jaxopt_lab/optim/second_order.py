@@ -57,25 +57,31 @@ def _real_view(tree):
 
 def _conjugate_gradient(matvec: Callable, b: jax.Array, tol, max_steps) -> jax.Array:
   """x ~ A^{-1} b by conjugate gradient (Hestenes & Stiefel 1952) until |r| <= tol |b| or
-  max_steps products. At a direction p of curvature p^T A p <= 0 it stops, as scipy's
-  Newton-CG does: with x so far, or at the first direction with the steepest-descent step
-  (b^T b / |p^T A p|) b (negative curvature) or 0 (zero curvature: no Newton step exists)."""
+  max_steps products. It stops at a direction p without positive curvature, as scipy's
+  Newton-CG does: p^T A p <= 0, or a Rayleigh quotient p^T A p / p^T p below 10 eps times the
+  largest met so far (zero curvature up to rounding). It then returns x so far, or, at the
+  first direction, (b^T b / |p^T A p|) b for negative curvature (steepest descent) and 0 for
+  zero curvature (no Newton step exists)."""
   threshold = tol * jnp.sqrt(b @ b)
+  eps = jnp.finfo(b.dtype).eps
 
   def step(carry):
-    x, r, p, rs, k, _ = carry
+    x, r, p, rs, k, _, largest = carry
     ap = matvec(p)
     curvature = p @ ap
-    flat = curvature <= 0
+    rayleigh = safe_div(curvature, p @ p)
+    flat = (curvature <= 0) | (rayleigh <= 10 * eps * largest)
     alpha = safe_div(rs, curvature)
     x_next, r_next = x + alpha * p, r - alpha * ap
     rs_next = r_next @ r_next
     descent = jnp.where((k == 0) & (curvature < 0), safe_div(rs, -curvature) * b, x)
     x = jnp.where(flat, descent, x_next)
     stop = flat | (jnp.sqrt(rs_next) <= threshold)
-    return x, r_next, r_next + safe_div(rs_next, rs) * p, rs_next, k + 1, stop
+    return (x, r_next, r_next + safe_div(rs_next, rs) * p, rs_next, k + 1, stop,
+            jnp.maximum(largest, rayleigh))
 
-  start = (jnp.zeros_like(b), b, b, b @ b, jnp.zeros([], jnp.int32), jnp.sqrt(b @ b) <= threshold)
+  start = (jnp.zeros_like(b), b, b, b @ b, jnp.zeros([], jnp.int32), jnp.sqrt(b @ b) <= threshold,
+           jnp.zeros([], b.dtype))
   return jax.lax.while_loop(lambda c: ~c[5] & (c[4] < max_steps), step, start)[0]
 
 
