@@ -136,11 +136,11 @@ def exponential_decay(init_value: Scalar, transition_steps: Scalar, decay_rate: 
     elapsed = jnp.maximum(_float(step) - transition_begin, 0.0)
     progress = safe_div(elapsed, transition_steps)
     progress = jnp.where(staircase, jnp.floor(progress), progress)
-    decaying = jnp.asarray(decay_rate) > 0
+    decaying = jnp.asarray(_real(decay_rate)) > 0
     value = init_value * jnp.where(decaying, decay_rate, 1.0) ** progress
     if end_value is None:
       return value
-    return jnp.where(jnp.asarray(decay_rate) < 1, jnp.maximum(value, end_value),
+    return jnp.where(jnp.asarray(_real(decay_rate)) < 1, jnp.maximum(value, end_value),
                      jnp.minimum(value, end_value))
 
   return schedule
@@ -245,9 +245,9 @@ def sgdr(init_value: Scalar, first_period: Scalar, period_multiplier: Scalar = 1
         period_multiplier=(period_multiplier, Interval(1.0, math.inf)),
         eta_min=(eta_min, NONNEGATIVE))
   init_value, eta_min = _real(init_value), _real(eta_min)
-  period_multiplier = _real(period_multiplier)
+  first_period, period_multiplier = _real(first_period), _real(period_multiplier)
   has_length = jnp.asarray(first_period) > 0
-  first = jnp.where(has_length, _real(first_period), 1.0)  # a length-0 period: see the end
+  first = jnp.where(has_length, first_period, 1.0)  # a length-0 period: see the end
   geometric = jnp.asarray(period_multiplier) != 1
   log_m = jnp.log(jnp.where(geometric, period_multiplier, 2.0))
 
