@@ -165,3 +165,15 @@ def _first_difference(a, b, a_name: str, b_name: str) -> str:
     return f"at {path_a}: {a_name} has its leaves in another order than {b_name}"
   return (f"in container types, with the same leaf paths: {jax.tree.structure(a)} vs "
           f"{jax.tree.structure(b)}")
+
+
+def check_flag(call: str, traceable: bool = False, **flags: Any) -> None:
+  """Raises ValueError unless each flag is True or False (a NumPy bool too). A `traceable`
+  flag may also be a boolean scalar array or tracer (it is used in jnp.where, not in an if)."""
+  call = caller(call)
+  for name, value in flags.items():
+    if isinstance(value, (bool, np.bool_)):
+      continue
+    if traceable and getattr(value, "dtype", None) == np.bool_ and np.ndim(value) == 0:
+      continue
+    raise ValueError(f"{call}({name}={value!r}): {name} must be True or False, got {value!r}")

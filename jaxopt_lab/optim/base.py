@@ -25,6 +25,7 @@ from typing import Callable, Optional, Union
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxopt_lab._validation import caller
 
@@ -113,6 +114,19 @@ def canonical_dtype(call: str, name: str, dtype) -> Optional[np.dtype]:
     raise ValueError(f"{caller(call)}({name}={dtype!r}): {name} must be a floating dtype "
                      f"(jnp.bfloat16, jnp.float32, ...) or None, got {dtype!r}")
   return jax.dtypes.canonicalize_dtype(canonical)
+
+
+def check_transforms(call: str, name: str, transforms, at_least_one: bool = False) -> None:
+  """Raises ValueError unless `transforms` are optax.GradientTransformations (and, with
+  at_least_one, there is one)."""
+  call = caller(call)
+  if at_least_one and not transforms:
+    raise ValueError(f"{call}({name}=[]): {name} must be at least one "
+                     "optax.GradientTransformation, got none")
+  for transform in transforms:
+    if not isinstance(transform, optax.GradientTransformation):
+      raise ValueError(f"{call}({name}=...): {name} must be optax.GradientTransformations, got "
+                       f"{type(transform).__name__} {transform!r:.40}")
 
 
 def step_count(state) -> Optional[jax.Array]:

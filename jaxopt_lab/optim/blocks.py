@@ -21,10 +21,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_same_tree
+from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_flag, check_same_tree
 from jaxopt_lab.optim.base import (
-    Scalar, ScalarOrSchedule, abs_sq, canonical_dtype, cast_like, real_zeros_like, safe_div,
-    safe_sqrt, step_count, wide)
+    Scalar, ScalarOrSchedule, abs_sq, canonical_dtype, cast_like, check_transforms,
+    real_zeros_like, safe_div, safe_sqrt, step_count, wide)
 
 __all__ = [
     "scale_by_learning_rate", "with_learning_rate", "scale_by_momentum", "scale_by_nesterov",
@@ -115,6 +115,7 @@ def with_learning_rate(*blocks: optax.GradientTransformation,
   The state is the tuple of the blocks' states and the stage's, as optax.chain's; extra
   keyword arguments of `update` reach every block (Newton's value_fn).
   """
+  check_transforms("with_learning_rate", "blocks", blocks)
   stage = scale_by_learning_rate(learning_rate)
   blocks = [optax.with_extra_args_support(block) for block in blocks]
 
@@ -261,6 +262,7 @@ def scale_by_rmsprop(decay: Scalar = 0.99, eps: Scalar = 1e-8,
   other name). Range: as for `scale_by_adam` with b2 = decay.
   """
   check("scale_by_rmsprop", decay=(decay, UNIT), eps=(eps, NONNEGATIVE))
+  check_flag("scale_by_rmsprop", centered=centered)
 
   def init(params):
     if centered:
@@ -332,6 +334,8 @@ def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
   """
   check("scale_by_adam", b1=(b1, UNIT), b2=(b2, UNIT), eps=(eps, NONNEGATIVE),
         eps_root=(eps_root, NONNEGATIVE))
+  check_flag("scale_by_adam", amsgrad=amsgrad)
+  check_flag("scale_by_adam", traceable=True, bias_correction=bias_correction)
   mu_dtype = canonical_dtype("scale_by_adam", "mu_dtype", mu_dtype)
 
   def init(params):

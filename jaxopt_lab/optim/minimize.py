@@ -14,6 +14,7 @@ reuse it too.
 """
 import enum
 import functools
+import inspect
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -26,7 +27,7 @@ from jaxopt_lab._validation import NONNEGATIVE, Interval, check, check_int
 from jaxopt_lab.optim.aliases import BY_NAME
 from jaxopt_lab.optim.clipping import global_norm
 from jaxopt_lab.optim.linesearch import pair_gradient
-from jaxopt_lab.optim.nonfinite import all_finite
+from jaxopt_lab.optim.nonfinite import INT32_MAX, all_finite
 from jaxopt_lab.optim.second_order import lbfgs, newton
 
 __all__ = ["minimize", "MinimizeResult", "SolverStatus"]
@@ -87,12 +88,35 @@ def minimize(fun: Callable[..., jax.Array], params, method: str = "lbfgs", *, ar
   if method not in METHODS:
     raise ValueError(f"minimize(method={method!r}): method must be one of "
                      f"{', '.join(map(repr, METHODS))}, got {method!r}")
+  if not callable(fun):
+    raise ValueError(f"minimize(fun={fun!r:.40}): fun must be a function params, *args -> "
+                     f"scalar, got {fun!r:.40}")
+  _check_params(params)
   check_int("minimize", max_steps=(max_steps, Interval(0, math.inf)))
   check("minimize", tol=(tol, NONNEGATIVE))
+  accepted = inspect.signature(METHODS[method]).parameters
+  for name, value in options.items():
+    if name not in accepted:
+      raise ValueError(f"minimize({name}={value!r:.40}): {name} must be an option of method "
+                       f"{method!r} ({', '.join(accepted)}), got {name}={value!r:.40}")
   METHODS[method](**options)  # concrete hyperparameters are checked here, outside jit
   static = tuple(sorted((name, value) for name, value in options.items() if _is_static(value)))
   traced = {name: value for name, value in options.items() if not _is_static(value)}
-  return _solve(fun, method, max_steps, static, params, args, tol, traced)
+  # the int32 step count cannot pass 2**31 - 1: a larger max_steps means "until it stops"
+  return _solve(fun, method, min(int(max_steps), INT32_MAX), static, params, args, tol, traced)
+
+
+def _check_params(params) -> None:
+  """Every leaf a floating or complex array: the solve differentiates with respect to it."""
+  paths = jax.tree_util.tree_flatten_with_path(params)[0]
+  if not paths:
+    raise ValueError("minimize(params=...): params must hold at least one floating array, "
+                     "got none")
+  for path, leaf in paths:
+    dtype = jnp.result_type(leaf)
+    if not jnp.issubdtype(dtype, jnp.inexact):
+      raise ValueError(f"minimize(params=...): params must be floating or complex arrays, got "
+                       f"{dtype} at {jax.tree_util.keystr(path) or 'the root'}")
 
 
 def _is_static(value) -> bool:

@@ -25,7 +25,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, PROBABILITY, Interval, check, is_concrete
+from jaxopt_lab._validation import (
+    NONNEGATIVE, POSITIVE, PROBABILITY, Interval, check, check_flag, is_concrete)
 from jaxopt_lab.optim.base import Scalar, Schedule, safe_div
 
 __all__ = ["constant", "step_decay", "multistep_decay", "exponential_decay", "cosine_decay",
@@ -65,7 +66,12 @@ def _check_each(call: str, name: str, values: Scalars, interval: Interval) -> No
     for value in values:
       check(call, **{name: (value, interval)})
   elif is_concrete(values):
-    for value in np.ravel(np.asarray(values)):
+    try:
+      values = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+      raise ValueError(f"{call}({name}={values!r:.40}): {name} must be a sequence of numbers "
+                       f"or a 1-D array, got {values!r:.40}") from None
+    for value in np.ravel(values):
       check(call, **{name: (float(value), interval)})
 
 
@@ -85,7 +91,11 @@ def multistep_decay(init_value: Scalar, boundaries: Scalars, gamma: Scalar = 0.1
   check("multistep_decay", init_value=(init_value, NONNEGATIVE), gamma=(gamma, NONNEGATIVE))
   _check_each("multistep_decay", "boundaries", boundaries, NONNEGATIVE)
   init_value, gamma = _real(init_value), _real(gamma)
-  stacked = jnp.asarray(boundaries, dtype=float).reshape(-1)
+  try:
+    stacked = jnp.asarray(boundaries, dtype=float).reshape(-1)
+  except (TypeError, ValueError):
+    raise ValueError(f"multistep_decay(boundaries=...): boundaries must be a sequence of numbers "
+                     f"or a 1-D array, got {boundaries!r:.40}") from None
 
   def schedule(step):
     passed = jnp.sum(jnp.expand_dims(_float(step), -1) >= stacked, axis=-1)
@@ -129,6 +139,7 @@ def exponential_decay(init_value: Scalar, transition_steps: Scalar, decay_rate: 
         transition_begin=(transition_begin, NONNEGATIVE))
   if end_value is not None:
     check("exponential_decay", end_value=(end_value, NONNEGATIVE))
+  check_flag("exponential_decay", traceable=True, staircase=staircase)
   init_value, transition_steps = _real(init_value), _real(transition_steps)
   transition_begin, end_value = _real(transition_begin), _real(end_value)
 
@@ -215,6 +226,9 @@ def warmup(schedule: Schedule, warmup_steps: Scalar, init_value: Scalar = 0.0) -
   warmup(cosine_decay(p, T - w, e), w, i). warmup_steps=0 gives `schedule` unchanged.
   """
   check("warmup", warmup_steps=(warmup_steps, NONNEGATIVE), init_value=(init_value, NONNEGATIVE))
+  if not callable(schedule):
+    raise ValueError(f"warmup(schedule={schedule!r:.40}): schedule must be a function step -> "
+                     f"rate (a schedule), got {schedule!r:.40}")
   warmup_steps, init_value = _real(warmup_steps), _real(init_value)
 
   def warmed_up(step):

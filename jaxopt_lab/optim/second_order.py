@@ -25,7 +25,8 @@ import jax.numpy as jnp
 import optax
 from jax.flatten_util import ravel_pytree
 
-from jaxopt_lab._validation import NONNEGATIVE, caller, check, check_int, public_factory
+from jaxopt_lab._validation import (
+    NONNEGATIVE, caller, check, check_flag, check_int, public_factory)
 from jaxopt_lab.optim.base import (
     Scalar, ScalarOrSchedule, cast_like, safe_div, safe_norm, safe_sqrt, tree_real_vdot, wide)
 from jaxopt_lab.optim.blocks import with_learning_rate
@@ -196,6 +197,7 @@ def scale_by_lbfgs(memory_size: int = 10,
   pairs: s^T y = re <s, y>.
   """
   check_int("scale_by_lbfgs", memory_size=(memory_size, STEP_COUNT))
+  check_flag("scale_by_lbfgs", traceable=True, scale_init_precond=scale_init_precond)
 
   def init(params):
     stack = lambda x: jnp.zeros((memory_size, *x.shape), wide(x).dtype)

@@ -34,8 +34,8 @@ def quadratic(eigenvalues, rotation_seed: Optional[int] = None, start=None,
   hessian = rotation @ np.diag(eigenvalues) @ rotation.T
   start = np.ones(n) if start is None else _vector("start", start)
   if start.shape != (n,):
-    raise ValueError(f"quadratic(start=...): start must have one entry per eigenvalue, shape "
-                     f"({n},), got shape {start.shape}")
+    raise ValueError(f"quadratic(start=...): start must be of shape ({n},) (one entry per "
+                     f"eigenvalue), got shape {start.shape}")
 
   def loss(w):
     h = jnp.asarray(hessian, w.dtype)

@@ -87,9 +87,10 @@ def _extremes(call: str, eigenvalues, positive: bool = False):
   return low, high
 
 
-def condition_number(eigenvalues) -> np.ndarray:
-  """kappa = lambda_max / lambda_min over the last axis."""
-  low, high = _extremes("condition_number", eigenvalues, positive=True)
+def condition_number(eigenvalues, call: str = "condition_number") -> np.ndarray:
+  """kappa = lambda_max / lambda_min over the last axis (`call`: the function to name in an
+  error)."""
+  low, high = _extremes(call, eigenvalues, positive=True)
   return _scalar_or_array(high / low)
 
 
@@ -241,7 +242,7 @@ def first_order_lower_bound(eigenvalues) -> np.ndarray:
   """(sqrt(kappa) - 1) / (sqrt(kappa) + 1): no method whose iterates lie in the span of past
   gradients beats it on every quadratic with this spectrum's extremes (Nesterov 1983).
   Heavy ball at `momentum_optimal` attains it."""
-  root = np.sqrt(condition_number(eigenvalues))
+  root = np.sqrt(condition_number(eigenvalues, "first_order_lower_bound"))
   return _scalar_or_array((root - 1) / (root + 1))
 
 

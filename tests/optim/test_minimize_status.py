@@ -87,6 +87,10 @@ def test_max_steps():
                        max_steps=5)
   assert status(result) == "MAX_STEPS" and int(result.num_steps) == 5
   check_honest(result)
+  # past int32 (an OverflowError deep in jit before): "until it stops", the count's limit
+  result = jl.minimize(lambda w: jnp.sum(w ** 2), jnp.ones(2), "gd", learning_rate=0.25,
+                       max_steps=10 ** 10)
+  assert status(result) == "CONVERGED"
 
 
 def test_each_lane_of_a_vmapped_solve_has_its_own_status():
