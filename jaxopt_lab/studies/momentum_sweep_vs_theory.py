@@ -88,40 +88,43 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(rates, betas, eigenvalues, by_config, chosen, optimum, agree, steps):
-  fig, axes = plt.subplots(1, 3, figsize=(20, 6.2), layout="constrained",
-                           gridspec_kw={"width_ratios": [1.15, 1.15, 0.8]})
-  theory_mesh = draw_momentum_rate_map(axes[0], rates, betas, eigenvalues)
+  fig, axes = plt.subplots(1, 3, figsize=(17, 7), layout="constrained",
+                           gridspec_kw={"width_ratios": [1, 1, 0.85]})
   low = round(optimum.rate - 0.08, 1)  # the colours span the rates that occur
-  theory_mesh.set_clim(low, 1)
+  fine = 400  # the closed form, drawn finer than the sweep's grid, over the same ranges
+  draw_momentum_rate_map(axes[0], np.linspace(rates[0], rates[-1], fine),
+                         np.linspace(betas[0], betas[-1], fine), eigenvalues, colorbar=False,
+                         vmin=low, levels=(0.75, 0.8, 0.85, 0.9, 0.95, 0.98))
   axes[0].set_title(f"Theory: heavy ball's rate ρ(α, β) on κ = "
-                    f"{eigenvalues.max() / eigenvalues.min():g}")
+                    f"{eigenvalues.max() / eigenvalues.min():g}; hatched grey: diverges")
   measured = by_config.measured_rate.to_numpy().reshape(len(betas), len(rates))
   mesh = axes[1].pcolormesh(rates, betas, np.where(measured < 1, measured, np.nan),
                             cmap="viridis", vmin=low, vmax=1, shading="auto", rasterized=True)
   top = by_config[~by_config.diverged].nsmallest(max(3, len(by_config) // 100), "measured_rate")
   for ax in axes[:2]:
-    ax.plot(top.learning_rate, top.beta, "o", ms=5, mfc="none", mec="red",
+    ax.plot(top.learning_rate, top.beta, "o", ms=6, mfc="none", mec="red", mew=1.2,
             label=f"sweep: fastest 1% of {len(by_config)} configurations")
-    ax.plot(chosen.learning_rate, chosen.beta, "X", ms=11, color="red", mec="white",
+    ax.plot(chosen.learning_rate, chosen.beta, "X", ms=12, color="red", mec="white",
             label=f"sweep's choice α = {chosen.learning_rate:.3g}, β = {chosen.beta:.3g}")
   limit = theory.momentum_stability_limit(betas) / eigenvalues.max()
-  axes[1].plot(limit, betas, "k--", lw=1.2, label="theory: divergence beyond αλ_max = 2 + 2β")
+  axes[1].plot(limit, betas, "k--", lw=1.6, label="theory: divergence beyond αλ_max = 2 + 2β")
   axes[1].plot(optimum.learning_rate, optimum.beta, "*", ms=15, color="white", mec="black",
                label=f"theory's optimum α* = {optimum.learning_rate:.3g}, "
                      f"β* = {optimum.beta:.3g}")
   axes[1].set(xlim=(rates[0], rates[-1]), ylim=(betas[0], betas[-1]), xlabel="learning rate α",
               ylabel="momentum β",
-              title=f"Measured: each run's rate over {steps} steps (blank: diverged)")
+              title=f"Measured: each run's rate over {steps} steps (white: diverged)")
   axes[1].grid(False)
-  fig.colorbar(mesh, ax=axes[1], label="measured rate (blank: diverged)")
+  fig.colorbar(mesh, ax=axes[:2], label="convergence rate ρ: theory (left), measured (right)",
+               shrink=0.9)
   for ax in axes[:2]:
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7)
-  axes[2].plot(agree.theory_rate, agree.measured_rate, ".", ms=3, alpha=0.5,
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=10)
+  axes[2].plot(agree.theory_rate, agree.measured_rate, ".", ms=4, alpha=0.5,
                label=f"{len(agree)} runs that converge")
   axes[2].plot([0, 1], [0, 1], "k-", lw=0.8, label="measured = theory")
   axes[2].axvline(optimum.rate, color="tab:green", ls=":", label=f"optimal rate {optimum.rate:.3f}")
-  axes[2].set(xlim=(low, 1), ylim=(low, 1), xlabel="theory rate ρ(α, β)",
+  axes[2].set(xlim=(low, 1), ylim=(low, 1), aspect="equal", xlabel="theory rate ρ(α, β)",
               ylabel="measured rate (fit to |w_k - w*|)",
               title="Every run's measured rate against theory")
-  axes[2].legend(loc="upper left")
+  axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=10)
   return fig
