@@ -11,7 +11,8 @@ step (hypergradients) is a normal use. `jnp.where(x > 0, f(x), 0)` is not enough
 not taken is still differentiated, and 0 * inf is NaN. Each helper below therefore feeds the
 branch not taken a harmless value as well ("double where"):
 
-  safe_sqrt(x)       sqrt(x) for x > 0, else 0; derivative 0 at x = 0 (not inf)
+  safe_sqrt(x)       sqrt(max(x, 0)); derivative 0 at x <= 0 (not inf), by a custom JVP, so
+                     the step itself costs one max more than sqrt
   safe_div(a, b)     a / b for b != 0, else 0
   safe_norm(tree)    sqrt(sum |x|^2) over every leaf; gradient 0 at the zero tree
   abs_sq(x)          |x|^2 = x conj(x), real: a complex leaf counts as its (real, imaginary) pair
@@ -68,10 +69,18 @@ def abs_sq(x: jax.Array) -> jax.Array:
   return x * x
 
 
+@jax.custom_jvp
 def safe_sqrt(x: jax.Array) -> jax.Array:
-  """sqrt(x) for x > 0 and 0 elsewhere, with derivative 0 (not inf, nor NaN) at x = 0."""
+  """sqrt(x) for x > 0 and 0 elsewhere, with derivative 0 (not inf, nor NaN) at x <= 0."""
+  return jnp.sqrt(jnp.maximum(x, 0))
+
+
+@safe_sqrt.defjvp
+def _safe_sqrt_jvp(primals, tangents):
+  (x,), (dx,) = primals, tangents
+  root = safe_sqrt(x)
   positive = x > 0
-  return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1)), 0)
+  return root, jnp.where(positive, dx / (2 * jnp.where(positive, root, 1)), 0)
 
 
 def safe_div(numerator: jax.Array, denominator: jax.Array) -> jax.Array:

@@ -8,8 +8,8 @@ state in its own dtype: hyperparameters keep their precision (with bfloat16 grad
 b2 = 0.999 stays 0.999 where bfloat16 arithmetic would round it to 1.0).
 
 Every square root and division is safe at its degenerate points (`base.safe_sqrt`,
-`base.safe_div`): a zero gradient with eps = 0 gives a zero update, and derivatives through a
-step (hypergradients) stay finite. Complex leaves follow optax (`base`): second moments hold
+`_scaled`): a zero gradient with eps = 0 gives a zero update, and derivatives through a step
+(hypergradients) stay finite. Complex leaves follow optax (`base`): second moments hold
 |g|^2 = g conj(g) in the leaf's real dtype.
 
 An optimizer ends with `with_learning_rate(*blocks, learning_rate=...)`: the blocks, then
@@ -24,7 +24,7 @@ import optax
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_flag, check_same_tree
 from jaxopt_lab.optim.base import (
     Scalar, ScalarOrSchedule, abs_sq, canonical_dtype, cast_like, check_transforms,
-    real_zeros_like, safe_div, safe_sqrt, step_count, wide)
+    real_zeros_like, safe_sqrt, step_count, wide)
 
 __all__ = [
     "scale_by_learning_rate", "with_learning_rate", "scale_by_momentum", "scale_by_nesterov",
@@ -203,10 +203,14 @@ def scale_by_nesterov(beta: Scalar = 0.9,
 
 
 def _scaled(numerators, denominators, eps, like):
-  """numerator / (denominator + eps) leaf by leaf, 0 where that is 0 / 0, in the dtypes of
-  the leaves of `like` (the gradients)."""
-  return jax.tree.map(lambda n, d, g: safe_div(wide(n), d + eps).astype(g.dtype),
-                      numerators, denominators, like)
+  """numerator / (denominator + eps) leaf by leaf, in the dtypes of the leaves of `like` (the
+  gradients). The denominator is 0 only with eps = 0 where the second moment is 0, that is
+  where every earlier gradient was 0 or underflowed in it: the numerator (m or g) is then 0 or
+  as small, and is returned as it is instead of 0 / 0 (one select, finite derivatives)."""
+  def scale(n, d, g):
+    d = d + eps
+    return (wide(n) / jnp.where(d == 0, 1, d)).astype(g.dtype)
+  return jax.tree.map(scale, numerators, denominators, like)
 
 
 class ScaleByAdagradState(NamedTuple):
