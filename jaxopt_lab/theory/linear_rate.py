@@ -32,9 +32,19 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
   must agree at two points reached from different starts and scales; adaptive methods
   (adam, adagrad, rmsprop), which divide by running gradient magnitudes, fail this.
   """
-  hessian = np.asarray(hessian, np.float64)
+  if not isinstance(optimizer, optax.GradientTransformation):
+    raise ValueError(f"linear_rate(optimizer=...): optimizer must be an "
+                     f"optax.GradientTransformation, got {type(optimizer).__name__}")
+  try:
+    hessian = np.asarray(hessian, np.float64)
+  except (TypeError, ValueError):
+    raise ValueError("linear_rate(hessian=...): hessian must be a square matrix of real "
+                     f"numbers, got {type(hessian).__name__}") from None
   if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or not hessian.size:
     raise ValueError(f"linear_rate: hessian must be a square matrix, got shape {hessian.shape}")
+  if not np.isfinite(hessian).all():
+    raise ValueError("linear_rate(hessian=...): hessian must be finite, got "
+                     f"{hessian[~np.isfinite(hessian)].flat[0]}")
   with jax.enable_x64(True):
     step, start = _packed_step(optimizer, jnp.asarray(hessian))
     step_jacobian, start_jacobian = jax.jit(jax.jacfwd(step)), jax.jit(jax.jacfwd(start))

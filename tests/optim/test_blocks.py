@@ -135,7 +135,7 @@ def test_clip_composes_with_any_optimizer(x64):
   np.testing.assert_allclose(clipped[1:], clipped_loss_grad_run(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.complex64])
 @pytest.mark.parametrize("name", TABLE)
 def test_dtypes_are_kept(name, dtype):
   """Updates come back in the gradients' dtype; state dtypes do not drift across steps."""

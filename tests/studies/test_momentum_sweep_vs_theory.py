@@ -22,6 +22,9 @@ def test_sweep_chooses_the_theory_optimum_and_measures_theory_rates(tmp_path):
   converging = table[np.isfinite(table.measured_rate) & (table.theory_rate < 0.995)]
   error = np.abs(converging.measured_rate / converging.theory_rate - 1)
   assert len(converging) > 100 and np.median(error) < 0.005
+  # item 13: measured above the float32 floor, no run beats the theory's optimum
+  optimum = theory.momentum_optimal(eigenvalues).rate
+  assert table.measured_rate.min() >= 0.99 * optimum
   # runs beyond the divergence line grow, as theory says
   beyond = table[table.theory_rate > 1.01]
   assert len(beyond) and (beyond.diverged | (beyond.measured_rate > 1)).all()
