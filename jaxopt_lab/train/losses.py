@@ -30,10 +30,14 @@ def _weighted_mean(values: jax.Array, weights) -> jax.Array:
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, weights=None) -> jax.Array:
   """Mean over examples of L_i = -log softmax(s_i)[y_i] = logsumexp(s_i) - s_{i, y_i}.
 
-  logits [n, classes], labels int [n], optional weights [n] (a weighted mean).
-  torch.nn.functional.cross_entropy with reduction "mean".
+  logits [n, classes], labels int [n] or target probabilities [n, classes] (then
+  L_i = -sum_k q_ik log softmax(s_i)_k, as for label smoothing and mixup), optional weights
+  [n] (a weighted mean). torch.nn.functional.cross_entropy with reduction "mean", which also
+  takes either kind of target.
   """
   log_probabilities = jax.nn.log_softmax(logits, axis=-1)
+  if jnp.ndim(labels) == jnp.ndim(logits):
+    return _weighted_mean(-jnp.sum(labels * log_probabilities, axis=-1), weights)
   picked = jnp.take_along_axis(log_probabilities, labels[:, None], axis=-1)[:, 0]
   return _weighted_mean(-picked, weights)
 
