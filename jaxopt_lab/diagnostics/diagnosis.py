@@ -14,8 +14,9 @@ The rules ("babysitting the learning process"), each a `Finding` with the number
 - overfitting: the training loss keeps falling over the second half of the run while the
   gap between validation and training loss grows and the validation loss has turned up
   (more than `val_rise` = 1% above its minimum);
-- update/weight ratio far from 1e-3: a weight matrix whose median ||update|| / ||W|| is
-  outside [1e-4, 1e-2] (a decade either side of the lectures' 1e-3);
+- update/weight ratio far from 1e-3: a weight matrix whose median ratio of norms
+  ||update||_F / ||W||_F over the evaluations is outside [1e-4, 1e-2] (a decade either side
+  of the lectures' 1e-3);
 - dead ReLUs: a hidden layer where more than a quarter of the units output 0 for every
   validation example at the end.
 
@@ -161,8 +162,8 @@ def _update_ratio(curves, thresholds) -> list[Finding]:
       far.append(f"weight matrix {layer}: {np.median(ratio):.2g}")
   if not far:
     return []
-  return [Finding(FINDINGS[4], f"median ||update|| / ||W|| {'; '.join(far)} (healthy: "
-                               f"[{low:g}, {high:g}])")]
+  return [Finding(FINDINGS[4], f"median norm of the update / norm of the weights, "
+                               f"{'; '.join(far)} (healthy: [{low:g}, {high:g}])")]
 
 
 def _dead_relus(curves, eval_steps, thresholds) -> list[Finding]:

@@ -8,8 +8,9 @@
 
 The rule of the lectures (and of Keras' EarlyStopping(restore_best_weights=True)): keep the
 parameters with the best validation loss so far; after `patience` evaluations in a row that
-do not improve on it by more than `min_delta`, stop and go back to those parameters. Patience
-may be a tracer (one sweep covers several) and inf never stops. flax.training.early_stopping
+do not improve on it by more than `min_delta`, stop and go back to those parameters. A run
+that never stops keeps its last parameters, so patience inf (never stop) is the same as no
+early stopping. Patience may be a tracer: one sweep covers several. flax.training.early_stopping
 keeps the same counters but branches on them in Python, so it cannot run inside `lax.scan`
 or `vmap`; this one is plain `jnp.where`s.
 """

@@ -47,8 +47,8 @@ class Metrics(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it); with
-                           # early stopping, those of the best validation loss
+  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it); when
+                           # early stopping stopped the run, those of the best validation loss
   train_loss: jax.Array    # [steps]: data loss of each step's minibatch, before its update
   val_loss: jax.Array      # [evaluations]: at `evaluation_steps(steps, eval_every)`
   val_accuracy: jax.Array  # [evaluations]
@@ -65,7 +65,8 @@ class TrainResult(NamedTuple):
   train_set_loss: Optional[jax.Array] = None      # [evaluations], with train_set_metrics:
   train_set_accuracy: Optional[jax.Array] = None  # the whole training set, evaluation mode
   train_set: Optional[Metrics] = None             # with train_set_metrics, of `params`
-  best_step: Optional[jax.Array] = None     # early stopping: the step `params` are from
+  best_step: Optional[jax.Array] = None     # early stopping: the step of the best validation
+                                            # loss (`params` are from it if the run stopped)
   stopped_step: Optional[jax.Array] = None  # early stopping: the step it stopped, or `steps`
 
 
@@ -198,8 +199,8 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   or mixes its targets and runs the model with dropout, from the step's own key
   fold_in(fold_in(key, 2), t); `train_loss` is then the loss on what the step trained on.
   `early_stopping` watches the validation loss at each evaluation; once it stops, the
-  parameters go back to the best ones and stay there (the remaining steps change nothing),
-  and `params` are the best ones in any case. `train_set_metrics` also evaluates the whole
+  parameters go back to the best ones and stay there (the remaining steps change nothing);
+  a run it never stops ends with its last parameters, as without it (patience inf: off). `train_set_metrics` also evaluates the whole
   training set in evaluation mode (no augmentation, no dropout) at each evaluation: the
   training loss to compare with the validation loss (the generalization gap).
   """
@@ -276,10 +277,9 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
     train_loss = jnp.concatenate([train_loss, tail])
     records = jax.tree.map(lambda curve, value: jnp.concatenate([curve, value[None]]), records,
                            last)
-  params, stopping = carry[0], carry[3]
+  params, stopping = carry[0], carry[3]   # once stopped, the best parameters, kept since
   extra = {}
   if stopping is not None:
-    params = stopping.best_params
     extra.update(best_step=stopping.best_step,
                  stopped_step=jnp.where(stopping.stopped, stopping.stopped_step, steps))
   model = nnx.merge(graphdef, params)

@@ -30,21 +30,21 @@ def smooth_labels(one_hot: jax.Array, epsilon) -> jax.Array:
 def mixup(x: jax.Array, targets: jax.Array, key: jax.Array, alpha):
   """Mixup (Zhang et al. 2018): each example is blended with another of the same batch,
 
-    lam ~ Beta(alpha, alpha) (one draw per batch, as the paper's code), j = a permutation,
+    lam ~ Beta(alpha, alpha) (one draw per batch, as the paper's code), j = n - 1 - i,
     x_i <- lam x_i + (1 - lam) x_j,   q_i <- lam q_i + (1 - lam) q_j.
 
-  x [batch, ...] inputs (features or images), targets [batch, K] probabilities (one-hot or
-  smoothed labels); alpha in [0, inf): small alpha draws lam near 0 or 1 (little mixing),
-  alpha = 1 uniformly, large alpha near 1/2; alpha = 0 is lam = 1, no mixing (as the
-  paper's code). Returns the mixed (x, targets).
+  The partner of example i is the batch read backwards (timm's Mixup pairs them the same
+  way): a shuffled batch is a random sample, so that pairing is random, and it spares a
+  permutation (a sort) per step. x [batch, ...] inputs (features or images), targets
+  [batch, K] probabilities (one-hot or smoothed labels); alpha in [0, inf): small alpha draws
+  lam near 0 or 1 (little mixing), alpha = 1 uniformly, large alpha near 1/2; alpha = 0 is
+  lam = 1, no mixing (as the paper's code). Returns the mixed (x, targets).
   """
   check("mixup", alpha=(alpha, NONNEGATIVE))
   x, targets = jnp.asarray(x), jnp.asarray(targets)
-  lam_key, pair_key = jax.random.split(key)
   alpha = jnp.asarray(alpha, jnp.float32)
   positive = alpha > 0
-  lam = jax.random.beta(lam_key, jnp.where(positive, alpha, 1.0), jnp.where(positive, alpha, 1.0))
-  lam = jnp.where(positive, lam, 1.0)
-  partner = jax.random.permutation(pair_key, x.shape[0])
-  mix = lambda a: (lam * a + (1 - lam) * a[partner]).astype(a.dtype)
+  safe = jnp.where(positive, alpha, 1.0)
+  lam = jnp.where(positive, jax.random.beta(key, safe, safe), 1.0)
+  mix = lambda a: (lam * a + (1 - lam) * a[::-1]).astype(a.dtype)
   return mix(x), mix(targets)

@@ -29,9 +29,11 @@ def test_quadratic_sweep_writes_table_report_and_figures(tmp_path):
   assert np.load(tmp_path / "curves.npz")["train_loss"].shape == (30, 100)
 
 
-def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
+def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_path, capsys):
+  """Adam at 1e-5 crawls, at 1e-2 it learns: the report and `diagnose RUN_DIR` name the crawl,
+  and `diagnose` refuses a folder whose files disagree."""
   code = cli.main(["sweep", "--quick", "--optimizer", "adam", "--param",
-                   "learning_rate=1e-3,1e-2", "--seeds", "1", "--top-k", "2",
+                   "learning_rate=1e-5,1e-2", "--seeds", "1", "--top-k", "2",
                    "--fresh-seeds", "1", "--out", str(tmp_path)])
   assert code == 0
   report = (tmp_path / "report.md").read_text()
@@ -39,6 +41,28 @@ def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
   table = pd.read_csv(tmp_path / "results.csv")
   assert "test_accuracy_mean" not in table.columns  # the test set never enters selection
   assert table.best_val_accuracy.max() > 0.5
+  assert "## Training diagnosis of the top and bottom configurations" in report
+  assert "learning rate too low (1/1 seeds)" in report
+  assert {"update_ratio_1", "update_ratio_2", "dead_relu_1", "nonfinite_steps"} <= set(
+      np.load(tmp_path / "curves.npz").files)
+
+  capsys.readouterr()
+  assert cli.main(["diagnose", str(tmp_path)]) == 0
+  lines = capsys.readouterr().out.strip().splitlines()
+  assert lines[0] == f"{tmp_path}: digits-mlp64-relu-adam-constant-60, 2 runs"
+  best, worst = lines[1:]
+  assert best == "  #1 of 2 (learning_rate=0.01): none"
+  assert worst.startswith("  #2 of 2 (learning_rate=1e-05): learning rate too low (1/1 seeds)")
+  assert "update/weight ratio far from 1e-3" in worst
+
+  table.iloc[:1].to_csv(tmp_path / "results.csv", index=False)   # a run lost
+  assert cli.main(["diagnose", str(tmp_path)]) == 2
+  assert cli.main(["diagnose", str(tmp_path / "round-0")]) == 2
+  assert cli.main(["diagnose"]) == 2
+  errors = capsys.readouterr().err.strip().splitlines()
+  assert len(errors) == 3 and "must describe the same sweep" in errors[0]
+  assert "must be the --out folder of a finished" in errors[1]
+  assert "RUN_DIR is required" in errors[2]
 
 
 @pytest.mark.parametrize("arguments, message", [
