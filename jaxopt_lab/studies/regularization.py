@@ -235,7 +235,7 @@ def plot_gap(table: pd.DataFrame):
   left.set_yticks(y, labels, fontsize=8)
   left.set(xlabel="final loss, mean over seeds (log scale)",
            title="Regularization trades training loss for validation loss")
-  left.legend(loc="upper left", bbox_to_anchor=(0, -0.08), ncols=2)
+  left.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncols=2)
   right.errorbar(order.val_accuracy, y + 0.15, xerr=order.val_accuracy_std, fmt="o",
                  label="validation (chosen on it)")
   right.errorbar(order.test_accuracy, y - 0.15, xerr=order.test_accuracy_std, fmt="s",
@@ -244,7 +244,7 @@ def plot_gap(table: pd.DataFrame):
   right.axvline(none.val_accuracy, color="0.6", ls=":", label="validation, none")
   right.set_yticks(y, labels, fontsize=8)
   right.set(xlabel="accuracy (mean ± std over seeds)", title="Accuracy at the chosen strength")
-  right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.08), ncols=3)
+  right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.12), ncols=3)
   fig.tight_layout()
   return fig
 

@@ -8,9 +8,10 @@ objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png un
 and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
 RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
 the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
-the same command after an interruption resumes. With several optimizers (`--optimizer sgd,momentum,adam`) each gets
-its own compiled sweep and subfolder, every --param applies to the optimizers that take it,
-and summary.md, summary.csv and comparison.png compare the chosen configurations.
+the same command after an interruption resumes. With several optimizers (`--optimizer
+sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
+to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
+chosen configurations.
 """
 import argparse
 import json

@@ -7,6 +7,15 @@
   result.val_accuracy   # [20] at evaluation_steps(500, 25) = 25, 50, ..., 500
   result.test.accuracy  # final test metrics (precision / recall per class too)
 
+With regularization and early stopping (see `train`):
+
+  result = train(make_model, adam(1e-3), data, key, steps=1000, batch_size=32, eval_every=50,
+                 regularization=Regularization(dropout=0.4, max_degrees=25),
+                 early_stopping=EarlyStopping(patience=3), train_set_metrics=True)
+  result.stopped_step, result.best_step   # where early stopping stopped, and its best step
+  result.update_ratio   # [20, 2] ||update|| / ||W|| per weight matrix; also dead_fraction,
+                        # nonfinite_steps: what `jaxopt_lab.diagnostics.diagnose` reads
+
 Everything happens inside one traced program: the model is initialised from the key, split
 once into a graph definition and its parameters (`nnx.split`), and each step rebuilds it with
 `nnx.merge`. The batches are `data.minibatch(key, step)`'s, but each epoch's shuffle is drawn
@@ -200,9 +209,10 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   fold_in(fold_in(key, 2), t); `train_loss` is then the loss on what the step trained on.
   `early_stopping` watches the validation loss at each evaluation; once it stops, the
   parameters go back to the best ones and stay there (the remaining steps change nothing);
-  a run it never stops ends with its last parameters, as without it (patience inf: off). `train_set_metrics` also evaluates the whole
-  training set in evaluation mode (no augmentation, no dropout) at each evaluation: the
-  training loss to compare with the validation loss (the generalization gap).
+  a run it never stops ends with its last parameters, as without it (patience inf: off).
+  `train_set_metrics` also evaluates the whole training set in evaluation mode (no
+  augmentation, no dropout) at each evaluation: the training loss to compare with the
+  validation loss (the generalization gap).
   """
   check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
             batch_size=(batch_size, Interval(1, data.train_size, True, True)))

@@ -16,6 +16,7 @@ unstacked shape). `weight_mask` gives the same choice as a pytree of booleans, f
 """
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, PROBABILITY, check
 
@@ -35,9 +36,9 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, weights=None) ->
   [n] (a weighted mean). torch.nn.functional.cross_entropy with reduction "mean", which also
   takes either kind of target.
   """
+  if jnp.ndim(labels) == jnp.ndim(logits):   # probabilities: optax's cross-entropy
+    return _weighted_mean(optax.softmax_cross_entropy(logits, labels), weights)
   log_probabilities = jax.nn.log_softmax(logits, axis=-1)
-  if jnp.ndim(labels) == jnp.ndim(logits):
-    return _weighted_mean(-jnp.sum(labels * log_probabilities, axis=-1), weights)
   picked = jnp.take_along_axis(log_probabilities, labels[:, None], axis=-1)[:, 0]
   return _weighted_mean(-picked, weights)
 

@@ -6,9 +6,11 @@
 
 Each field is None (off: not part of the compiled program) or a strength: a Python number,
 an array or a tracer, so one vmapped sweep covers many strengths; 0 is the same as off, up
-to the cost of drawing the random numbers. `Regularization.from_hparams` reads the fields a
-row of swept hyperparameters names. Every step draws its own key; `regularize_batch` turns
-the minibatch (x, labels) into what the step trains on:
+to float rounding (augmented images go to pixels and back) and the cost of drawing the
+random numbers. A `Regularization` is a pytree of its strengths (`jax.jit` traces them
+too); `Regularization.from_hparams` reads the fields a row of swept hyperparameters names.
+Every step draws its own key; `regularize_batch` turns the minibatch (x, labels) into what
+the step trains on:
 
   1. augmentation (`jaxopt_lab.train.augment`), on pixels: images = x * std + mean, reshaped
      to (batch, height, width) by the dataset's `image_shape`, then standardised back;
@@ -94,13 +96,15 @@ def regularize_batch(regularization: Regularization, data: Dataset, x: jax.Array
   here (it acts inside the model)."""
   augment_key, mixup_key = jax.random.split(key)
   if regularization.augments:
-    pixels = (x * data.std + data.mean).reshape(x.shape[0], *data.image_shape)
+    mean = 0.0 if data.mean is None else data.mean   # a dataset of raw pixels has neither
+    std = 1.0 if data.std is None else data.std
+    pixels = (x * std + mean).reshape(x.shape[0], *data.image_shape)
     count = regularization.cutout_count
     pixels = augment(pixels, augment_key, max_shift=regularization.max_shift,
                      max_degrees=regularization.max_degrees,
                      cutout_size=regularization.cutout_size,
                      cutout_count=1 if count is None else count, flip=regularization.flip)
-    x = (pixels.reshape(x.shape) - data.mean) / data.std
+    x = (pixels.reshape(x.shape) - mean) / std
   if not regularization.soft_targets:
     return x, labels
   targets = jax.nn.one_hot(labels, data.num_classes, dtype=x.dtype)

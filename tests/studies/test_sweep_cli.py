@@ -70,6 +70,12 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
     (["--param", "learning_rate=1e-3", "--param", "b1=1.0,0.9"], "b1 must be in [0, 1), got 1.0"),
     (["--param", "learning_rate=1e-3", "--param", "gamma=1"], "not a hyperparameter"),
     (["--param", "learning_rate=-1"], "learning_rate must be in [0, inf)"),
+    (["--param", "learning_rate=1e-3", "--param", "dropout=0,1.5"],
+     "(dropout=1.5): dropout must be in [0, 1), got 1.5"),
+    (["--param", "learning_rate=1e-3", "--param", "cutout_size=2,9"],
+     "(cutout_size=9.0): cutout_size must be in [0, 8], got 9.0"),
+    (["--param", "learning_rate=1e-3", "--param", "patience=0"],
+     "EarlyStopping(patience=0.0): patience must be in [1, inf], got 0.0"),
     (["--param", "lr"], "assignment must be name=values"),
     (["--param", "learning_rate=1e-3", "--steps", "0"], "--steps must be a positive integer"),
 ])

@@ -43,7 +43,8 @@ def test_label_smoothing_is_optax_and_torch():
   smoothed = smooth_labels(jax.nn.one_hot(labels, 10), 0.1)
   np.testing.assert_array_equal(smoothed, optax.smooth_labels(jax.nn.one_hot(labels, 10), 0.1))
   torch_loss = torch.nn.functional.cross_entropy(
-      torch.tensor(np.asarray(logits)), torch.tensor(np.asarray(labels), dtype=torch.long), label_smoothing=0.1)
+      torch.tensor(np.asarray(logits)), torch.tensor(np.asarray(labels), dtype=torch.long),
+      label_smoothing=0.1)
   np.testing.assert_allclose(softmax_cross_entropy(logits, smoothed), torch_loss.item(), rtol=1e-6)
   one_hot = smooth_labels(jax.nn.one_hot(labels, 10), 0.0)
   np.testing.assert_allclose(softmax_cross_entropy(logits, one_hot),
