@@ -65,7 +65,7 @@ class TrainResult(NamedTuple):
   test: Metrics            # on the test set, of `params`
   # how training went, per evaluation (what `jaxopt_lab.diagnostics.diagnosis` reads):
   update_ratio: jax.Array    # [evaluations, weight matrices]: ||update||_F / ||W||_F per
-                             # matrix, averaged over the steps since the previous evaluation
+                             # matrix, of the step before each evaluation
   dead_fraction: jax.Array   # [evaluations, hidden layers]: fraction of hidden units that
                              # output 0 on every validation example ([evaluations, 0] for a
                              # model without `hidden_activations`)
@@ -253,7 +253,11 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
       keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopping.stopped, b, a),
                                            new, old)
       new_params, new_state = keep(new_params, params), keep(new_state, state)
-    ratios = update_ratios(updates, params)
+    # the update/weight ratio of the last step before each evaluation (t is never batched,
+    # so under vmap this stays a branch: the other steps skip its norms)
+    weights = sum(is_weight(w) for w in jax.tree.leaves(params))
+    ratios = jax.lax.cond(((t + 1) % eval_every == 0) | (t == steps - 1), update_ratios,
+                          lambda *_: jnp.zeros(weights), updates, params)
     return (new_params, new_state, order, stopping), (value, ratios, ~finite)
 
   def evaluate_at(params):
@@ -273,7 +277,7 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
     if stopping is not None:
       stopping, params = early_stopping_update(stopping, record["val_loss"], params,
                                                ts[-1] + 1, early_stopping)
-    record.update(update_ratio=jnp.mean(ratios, axis=0), nonfinite_steps=jnp.sum(bad))
+    record.update(update_ratio=ratios[-1], nonfinite_steps=jnp.sum(bad))
     return (params, state, order, stopping), (values, record)
 
   blocks = steps // eval_every
