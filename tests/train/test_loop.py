@@ -16,6 +16,7 @@ from digits_runs import (
 from helpers import run_compiled
 from jaxopt_lab.train import losses
 from jaxopt_lab.train.data import blobs, digits, minibatch
+from jaxopt_lab.train.data_parallel import data_mesh
 from jaxopt_lab.train.models import MLP
 from jaxopt_lab.optim.aliases import adam
 from jaxopt_lab.train.loop import (
@@ -198,3 +199,6 @@ def test_regularizer_misuse_is_one_line():
                                        r"dropout_rate=..., key=...\), got Plain"):
     train(Plain, adam(), data, jax.random.key(0), steps=10, batch_size=8,
           regularization=Regularization(dropout=0.5))
+  with pytest.raises(ValueError, match=r"dropout must be None with a mesh"):
+    train(make_blobs_model, adam(), data, jax.random.key(0), steps=10, batch_size=8,
+          mesh=data_mesh(jax.devices()[:1]), regularization=Regularization(dropout=0.5))
