@@ -36,8 +36,11 @@ REGISTRY = {
     "schedules": "schedules",
     "schedules-on-digits": "schedules_on_digits",
     "random-search": "random_search",
-    # gradient checks and gradient flow
+    "regularization": "regularization",
+    "batch-size": "batch_size",
+    # gradient checks, gradient flow and training diagnosis
     "gradient-flow": "gradient_flow",
+    "diagnose": "diagnose",
 }
 """Every study by its command name -> its module in this package."""
 

@@ -4,14 +4,18 @@
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
-objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out;
-finished chunks are kept under --out/round-*/chunks, so the same command after an
-interruption resumes. With several optimizers (`--optimizer sgd,momentum,adam`) each gets
-its own compiled sweep and subfolder, every --param applies to the optimizers that take it,
-and summary.md, summary.csv and comparison.png compare the chosen configurations.
+objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out,
+and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
+RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
+the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
+the same command after an interruption resumes. With several optimizers (`--optimizer
+sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
+to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
+chosen configurations.
 """
 import argparse
 import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -33,6 +37,8 @@ from jaxopt_lab.sweeps.tasks import (
 
 MAX_COUNT = 2 ** 31 - 1
 DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
+MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
+"""The curves top_curves.png draws (the run statistics stay in curves.npz and the report)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -179,13 +185,23 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
            "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+  diagnosis = None
+  if task.eval_steps is not None and "val_loss" in curves:
+    diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
+                                                     task.eval_steps)
   report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
-                                        curse=curse, test=test, facts=facts)
+                                        curse=curse, test=test, facts=facts,
+                                        diagnosis=diagnosis)
+  record = {"task": task.name, "optimizer": optimizer, "hyperparameters": names,
+            "objective": task.objective._asdict(), "rows": len(table),
+            "eval_steps": None if task.eval_steps is None else task.eval_steps.tolist()}
   written = [save_table(table, out / "results.csv"), save_text(report, out / "report.md"),
              save_arrays(curves, out / "curves.npz"),
+             save_text(json.dumps(record, indent=2), out / "task.json"),
              save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
                          out / "objective_vs_each.png"),
-             save_figure(sweep_plots.top_curves(curves, table, board, names,
+             save_figure(sweep_plots.top_curves({k: v for k, v in curves.items()
+                                                 if k in MAIN_CURVES}, table, board, names,
                                                 eval_steps=task.eval_steps),
                          out / "top_curves.png")]
   if len(names) > 1:  # heatmaps for pairs of grid axes, unless refinement scattered them

@@ -31,9 +31,11 @@ def test_quadratic_sweep_writes_table_report_and_figures(tmp_path):
   assert np.load(tmp_path / "curves.npz")["train_loss"].shape == (30, 100)
 
 
-def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
+def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_path, capsys):
+  """Adam at 1e-5 crawls, at 1e-2 it learns: the report and `diagnose RUN_DIR` name the crawl,
+  and `diagnose` refuses a folder whose files disagree."""
   code = cli.main(["sweep", "--quick", "--optimizer", "adam", "--param",
-                   "learning_rate=1e-3,1e-2", "--seeds", "1", "--top-k", "2",
+                   "learning_rate=1e-5,1e-2", "--seeds", "1", "--top-k", "2",
                    "--fresh-seeds", "1", "--out", str(tmp_path)])
   assert code == 0
   report = (tmp_path / "report.md").read_text()
@@ -41,6 +43,28 @@ def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
   table = pd.read_csv(tmp_path / "results.csv")
   assert "test_accuracy_mean" not in table.columns  # the test set never enters selection
   assert table.best_val_accuracy.max() > 0.5
+  assert "## Training diagnosis of the top and bottom configurations" in report
+  assert "learning rate too low (1/1 seeds)" in report
+  assert {"update_ratio_1", "update_ratio_2", "dead_relu_1", "nonfinite_steps"} <= set(
+      np.load(tmp_path / "curves.npz").files)
+
+  capsys.readouterr()
+  assert cli.main(["diagnose", str(tmp_path)]) == 0
+  lines = capsys.readouterr().out.strip().splitlines()
+  assert lines[0] == f"{tmp_path}: digits-mlp64-relu-adam-constant-60, 2 runs"
+  best, worst = lines[1:]
+  assert best == "  #1 of 2 (learning_rate=0.01): none"
+  assert worst.startswith("  #2 of 2 (learning_rate=1e-05): learning rate too low (1/1 seeds)")
+  assert "update/weight ratio far from 1e-3" in worst
+
+  table.iloc[:1].to_csv(tmp_path / "results.csv", index=False)   # a run lost
+  assert cli.main(["diagnose", str(tmp_path)]) == 2
+  assert cli.main(["diagnose", str(tmp_path / "round-0")]) == 2
+  assert cli.main(["diagnose"]) == 2
+  errors = capsys.readouterr().err.strip().splitlines()
+  assert len(errors) == 3 and "must describe the same sweep" in errors[0]
+  assert "must be the --out folder of a finished" in errors[1]
+  assert "RUN_DIR is required" in errors[2]
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -48,6 +72,12 @@ def test_digits_sweep_quick_selects_on_validation_and_tests_once(tmp_path):
     (["--param", "learning_rate=1e-3", "--param", "b1=1.0,0.9"], "b1 must be in [0, 1), got 1.0"),
     (["--param", "learning_rate=1e-3", "--param", "gamma=1"], "not a hyperparameter"),
     (["--param", "learning_rate=-1"], "learning_rate must be in [0, inf)"),
+    (["--param", "learning_rate=1e-3", "--param", "dropout=0,1.5"],
+     "(dropout=1.5): dropout must be in [0, 1), got 1.5"),
+    (["--param", "learning_rate=1e-3", "--param", "cutout_size=2,9"],
+     "(cutout_size=9.0): cutout_size must be in [0, 8], got 9.0"),
+    (["--param", "learning_rate=1e-3", "--param", "patience=0"],
+     "EarlyStopping(patience=0.0): patience must be in [1, inf], got 0.0"),
     (["--param", "lr"], "assignment must be name=values"),
     (["--param", "learning_rate=1e-3", "--steps", "0"], "--steps must be a positive integer"),
     (["--param", "learning_rate=1e-3", "--steps", "abc"], "argument --steps: invalid int value"),
