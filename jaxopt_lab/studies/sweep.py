@@ -4,10 +4,11 @@
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
-objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out,
-and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
-RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
-the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
+objective_vs_each.png, isolation.png, pairs.png (two or more swept names) and top_curves.png
+under --out, and task.json (the task, its objective and evaluation steps: what `jaxopt-lab
+diagnose RUN_DIR` reads with the table and curves); report.md checks the winner (at the edge
+of a range? distinguishable from the runner-up?) and ends with the training diagnosis of the
+top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
 the same command after an interruption resumes. With several optimizers (`--optimizer
 sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
 to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
@@ -150,7 +151,6 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   options = dict(chunk_size=args.chunk_size, memory_budget=int(args.memory_gb * (1 << 30)),
                  progress=not args.quick)
   seeds = list(range(args.seeds))
-  grids = [name for name, axis in space.items() if isinstance(axis, search_space.Grid)]
   tables, curves, began = [], [], time.perf_counter()
   for round_ in range(args.refine + 1):
     if round_:
@@ -189,9 +189,16 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   if task.eval_steps is not None and "val_loss" in curves:
     diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
                                                      task.eval_steps)
+  figures = {"the objective against each hyperparameter": "objective_vs_each.png",
+             "isolation plots: the best objective at each value": "isolation.png",
+             "pairs of hyperparameters": "pairs.png", "curves of the top configurations":
+             "top_curves.png"}
+  if len(names) < 2:
+    del figures["pairs of hyperparameters"]
   report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
                                         curse=curse, test=test, facts=facts,
-                                        diagnosis=diagnosis)
+                                        diagnosis=diagnosis, hyperparameters=names,
+                                        figures=figures)
   record = {"task": task.name, "optimizer": optimizer, "hyperparameters": names,
             "objective": task.objective._asdict(), "rows": len(table),
             "eval_steps": None if task.eval_steps is None else task.eval_steps.tolist()}
@@ -200,13 +207,15 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
              save_text(json.dumps(record, indent=2), out / "task.json"),
              save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
                          out / "objective_vs_each.png"),
-             save_figure(sweep_plots.top_curves({k: v for k, v in curves.items()
-                                                 if k in MAIN_CURVES}, table, board, names,
+             save_figure(sweep_plots.isolation(board, names, task.objective),
+                         out / "isolation.png"),
+             save_figure(sweep_plots.top_curves(board, names, task.objective,
+                                                {k: v for k, v in curves.items()
+                                                 if k in MAIN_CURVES}, table,
                                                 eval_steps=task.eval_steps),
                          out / "top_curves.png")]
-  if len(names) > 1:  # heatmaps for pairs of grid axes, unless refinement scattered them
-    grids = [] if args.refine else grids
-    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective, grids),
+  if len(names) > 1:  # heatmaps for pairs searched on grids, scatters for random draws
+    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective),
                                out / "pairs.png"))
   try:
     table.to_parquet(out / "results.parquet")
@@ -218,7 +227,8 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   rows = table.index[table.config == chosen.config]
   summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
-             "fresh_mean": curse.iloc[0].fresh_mean, "configurations": len(board),
+             "fresh_mean": curse.iloc[0].fresh_mean, "fresh_std": curse.iloc[0].fresh_std,
+             "configurations": len(board),
              "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
              **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
   return written, sweep_report.Chosen(
