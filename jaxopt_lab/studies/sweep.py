@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.train.models import ACTIVATIONS
 from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
@@ -43,30 +44,46 @@ MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--optimizer", default="adam",
-                      help=f"one or several (comma-separated) of {', '.join(BY_NAME)}")
+  parser.add_argument("--optimizer", "--optimizers", dest="optimizer", default="adam",
+                      metavar="NAMES",
+                      help=f"one optimizer or several, comma-separated, each swept on its own "
+                           f"and compared: {', '.join(BY_NAME)}")
   parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
                       help="a swept hyperparameter (repeatable): grids a,b,c | "
                            "loggrid:low:high:n | grid:low:high:n, or n random draws "
-                           "log:low:high:n | uniform:low:high:n")
-  parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
-  parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"])
-  parser.add_argument("--steps", type=int, default=500)
-  parser.add_argument("--batch-size", type=int, default=64)
-  parser.add_argument("--eval-every", type=int, default=25)
-  parser.add_argument("--widths", default="64", help="hidden layer sizes, e.g. 128,64")
-  parser.add_argument("--activation", default="relu")
-  parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
+                           "log:low:high:n | uniform:low:high:n (default: "
+                           "learning_rate=log:1e-4:1e-1:8)")
+  parser.add_argument("--seeds", type=int, default=1,
+                      help="seeds per configuration: the spread the report and the figures' "
+                           "error bars show")
+  parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"],
+                      help="digits: an MLP on sklearn's 8x8 digits, chosen by validation "
+                           "accuracy; quadratic: full-batch steps on a quadratic, chosen by "
+                           "final loss")
+  parser.add_argument("--steps", type=int, default=500, help="training steps of each run")
+  parser.add_argument("--batch-size", type=int, default=64, help="digits: examples per step")
+  parser.add_argument("--eval-every", type=int, default=25,
+                      help="digits: steps between validation evaluations")
+  parser.add_argument("--widths", default="64",
+                      help="digits: hidden layer sizes, comma-separated, e.g. 128,64")
+  parser.add_argument("--activation", default="relu", choices=list(ACTIVATIONS),
+                      help="digits: the hidden layers' nonlinearity")
+  parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES),
+                      help="digits: the learning-rate schedule; its own hyperparameters "
+                           "(e.g. warmup_steps, eta_min) can be swept with --param")
   parser.add_argument("--condition-number", type=float, default=100.0,
                       help="quadratic: lambda_max / lambda_min (eigenvalues in [1/kappa, 1])")
   parser.add_argument("--refine", type=int, default=0,
                       help="coarse-to-fine rounds around the best configuration")
   parser.add_argument("--top-k", type=int, default=5,
-                      help="configurations re-run on fresh seeds (winner's curse)")
-  parser.add_argument("--fresh-seeds", type=int, default=3)
+                      help="the best configurations re-run on fresh seeds (winner's curse)")
+  parser.add_argument("--fresh-seeds", type=int, default=3,
+                      help="fresh seeds (never used in the sweep) for that re-run and the test")
   parser.add_argument("--chunk-size", type=int, default=None,
-                      help="configurations per compiled call (default: from --memory-gb)")
-  parser.add_argument("--memory-gb", type=float, default=4.0)
+                      help="configurations per compiled call (default: the most --memory-gb "
+                           "holds; a resumed sweep keeps its folder's)")
+  parser.add_argument("--memory-gb", type=float, default=4.0,
+                      help="device memory, in GiB, one chunk of runs may use")
   parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
