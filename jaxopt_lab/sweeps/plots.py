@@ -112,7 +112,8 @@ def _diverged_strip(ax, board: pd.DataFrame, name: str, drawn) -> None:
   ax.plot(failed[name], height, **DIVERGED, label="diverged on a seed (one cross each)")
   ax.set_ylim(0.3, height.max(initial=1) + 0.7)
   ax.set_yticks([])
-  ax.set(ylabel="diverged", xlabel=name)
+  ax.set_xlabel(name)
+  ax.set_ylabel("diverged", rotation=0, ha="right", va="center")  # upright: fits the strip
   drawn.setdefault("diverged on a seed (one cross each)", ax.lines[-1])
 
 
@@ -236,7 +237,7 @@ def _heatmap(ax, board, x, y, objective, norm, cmap, drawn):
   failed = reached.merge(best[[x, y]], how="left", on=[x, y], indicator=True)
   failed = failed[failed["_merge"] == "left_only"]
   if len(failed):
-    drawn.setdefault("every configuration in the cell diverged", ax.plot(
+    drawn.setdefault("diverged on a seed (every configuration of the cell)", ax.plot(
         np.searchsorted(xs, failed[x]), np.searchsorted(ys, failed[y]), **DIVERGED)[0])
   if len(reached) < grid.size:
     drawn.setdefault("not run", Patch(color=NOT_RUN))
@@ -324,22 +325,27 @@ CHOSEN_SHAPES = "*DPXs^vo"  # one shape per optimizer: chosen points that coinci
 
 
 def optimizer_comparison(chosen: list[Chosen], objective: Objective, eval_steps=None):
-  """Several optimizers' sweeps side by side: the objective against the learning rate (a dot
-  per configuration, seeds averaged; the line: the best at each rate; a hollow shape: the
-  chosen one), the chosen configurations' validation curves, and their scores on the sweep's
+  """Several optimizers' sweeps side by side: the objective against the learning rate (or the
+  first hyperparameter every sweep shares; a dot per configuration, seeds averaged; the line:
+  the best at each value; a hollow shape: the chosen one), the chosen configurations' validation curves, and their scores on the sweep's
   seeds, on fresh seeds and on the test set (error bars: std over seeds), on an axis that
   covers the error bars rather than starting from 0."""
   colors = plt.get_cmap("tab10")
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained")
   drawn = {}
+  shared = [name for name in chosen[0].board.columns
+            if all(name in c.board and name in c.summary for c in chosen)]
+  x = "learning_rate" if "learning_rate" in shared else next(
+      (name for name in shared if name not in ("config", "mean")), None)
   for i, (row, curves, board) in enumerate(chosen):
     color, shape = colors(i), CHOSEN_SHAPES[i % len(CHOSEN_SHAPES)]
     good = usable(board)
-    axes[0].plot(good.learning_rate, good["mean"], "o", ms=3, alpha=0.35, color=color)
-    line = best_at_each(board, "learning_rate", objective)
-    axes[0].plot(line.learning_rate, line["mean"], "-", color=color)
-    axes[0].plot(row["learning_rate"], row["sweep_mean"], shape, ms=12, mfc="none", mew=2,
-                 color=color, zorder=5)
+    if x is not None:
+      axes[0].plot(good[x], good["mean"], "o", ms=3, alpha=0.35, color=color)
+      line = best_at_each(board, x, objective)
+      axes[0].plot(line[x], line["mean"], "-", color=color)
+      axes[0].plot(row[x], row["sweep_mean"], shape, ms=12, mfc="none", mew=2, color=color,
+                   zorder=5)
     drawn[row["optimizer"]] = Line2D([], [], color=color, marker="o", ls="-")
     drawn[f"{row['optimizer']} chosen"] = Line2D([], [], color=color, marker=shape, ms=9,
                                                  mfc="none", mew=2, ls="none")
@@ -349,21 +355,24 @@ def optimizer_comparison(chosen: list[Chosen], objective: Objective, eval_steps=
     steps = eval_steps if eval_steps is not None and len(eval_steps) == len(values) \
         else np.arange(len(values))
     axes[1].plot(steps, values, color=color)
-  set_scale(axes[0], "x", pd.concat([c.board.learning_rate for c in chosen]))
-  axes[0].set_yscale(objective_scale([c.summary["sweep_mean"] for c in chosen], objective))
-  axes[0].set(xlabel="learning rate", ylabel=f"mean {objective.column}",
-              title=f"{objective.column} vs learning rate\n(dots: configurations, line: best "
-                    "at each rate, shape: chosen)")
+  if x is None:  # the sweeps share no hyperparameter to draw against
+    axes[0].set_visible(False)
+  else:
+    set_scale(axes[0], "x", pd.concat([c.board[x] for c in chosen]))
+    axes[0].set_yscale(objective_scale([c.summary["sweep_mean"] for c in chosen], objective))
+    axes[0].set(xlabel=x, ylabel=f"mean {objective.column}",
+                title=f"{objective.column} vs {x}\n(dot: a configuration, line: the best, "
+                      "shape: chosen)")
   if "loss" in curve_name:
     axes[1].set_yscale("log")
   axes[1].set(xlabel="step", ylabel=curve_name,
               title=f"{curve_name} of each chosen configuration")
-  _scores(axes[2], [c.summary for c in chosen], objective)
-  _legend(fig, drawn, ncols=2 * len(chosen))
+  _scores(axes[2], [c.summary for c in chosen], objective, drawn)
+  _legend(fig, drawn, ncols=2 * len(chosen) + 3)
   return fig
 
 
-def _scores(ax, rows, objective: Objective) -> None:
+def _scores(ax, rows, objective: Objective, drawn: dict) -> None:
   """Each optimizer's chosen configuration: sweep seeds, fresh seeds and test, ± std."""
   kinds = [("sweep seeds (biased upwards)", "sweep_mean", "sweep_std", "o"),
            ("fresh seeds", "fresh_mean", "fresh_std", "s")]
@@ -372,9 +381,8 @@ def _scores(ax, rows, objective: Objective) -> None:
   for j, (label, mean, std, marker) in enumerate(kinds):
     where = np.arange(len(rows)) + (j - (len(kinds) - 1) / 2) * 0.22
     spread = [row.get(std, np.nan) if std else np.nan for row in rows]
-    _with_spread(ax, where, [row[mean] for row in rows], spread,
-                 dict(marker=marker, ls="none", color=f"C{j}", label=label))
+    drawn[label] = _with_spread(ax, where, [row[mean] for row in rows], spread,
+                                dict(marker=marker, ls="none", color=f"C{j}"))
   ax.set_xticks(np.arange(len(rows)), [row["optimizer"] for row in rows], rotation=30)
   ax.set(xlabel="optimizer", ylabel=objective.column,
          title="chosen configuration (error bars: std over seeds)")
-  ax.legend(loc="best", fontsize=8)

@@ -124,7 +124,7 @@ def test_a_grid_gives_heatmaps_that_resolve_the_good_region():
   (crosses,) = [line for line in ax.lines if line.get_marker() == "x"]
   assert len(crosses.get_xdata()) == 4  # the lr = 1 column: every cell diverged
   entries = figure_legend(fig)
-  assert {"chosen", "every configuration in the cell diverged"} <= set(entries)
+  assert {"chosen", "diverged on a seed (every configuration of the cell)"} <= set(entries)
   assert fig.axes[1].get_ylabel() == ACCURACY.column  # the colorbar says what the colour is
   plt.close(fig)
 
