@@ -4,8 +4,9 @@
   jaxopt-lab trajectories --out results/t    runs one; `--quick` makes a small, fast version
 
 Every user error ends in one line naming the option, the value and what is valid (with the
-closest valid name for a mistyped study, option or choice), before any compute where it can be (a bad option, an --out that cannot be written); exit code 2. A file
-that cannot be written later ends in one line too (exit code 1), warnings are one line each,
+closest valid name for a mistyped study, option or choice), before any compute where it can
+be (a bad option, an --out that cannot be written); exit code 2. A file that cannot be
+written later ends in one line too (exit code 1), warnings are one line each,
 and Ctrl-C ends with one line saying how many runs are saved and that the same command
 resumes (exit code 130). Set JAXOPT_LAB_TRACEBACK=1 to see the traceback behind such a line.
 """

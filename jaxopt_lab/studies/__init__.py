@@ -55,7 +55,7 @@ def names_in(flag: str, text: str, choices) -> list[str]:
   """The comma-separated names an option such as --optimizer lists, each one of `choices`;
   a mistyped name gets the closest choice suggested:
     names_in("--optimizer", "sgd,adma", BY_NAME)
-    ->  ValueError("--optimizer 'sgd,adma': unknown adma (did you mean 'adam'?); choose from ...")"""
+    ->  ValueError("--optimizer 'sgd,adma': unknown adma (did you mean 'adam'?); choose ...")"""
   names = [name.strip() for name in text.split(",") if name.strip()]
   unknown = [name for name in names if name not in choices]
   if unknown or not names or len(set(names)) != len(names):

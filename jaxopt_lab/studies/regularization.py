@@ -7,9 +7,9 @@ examples of digits fits them perfectly within a few hundred steps, while its val
 decoupled weight decay (AdamW), dropout, early stopping's patience, the augmentations
 (translation, rotation, cutout) and horizontal flips as the counter-example, mixup and label
 smoothing. Every configuration and seed is a row of ONE compiled program: every regularizer
-is in it, at strength 0 (patience 2^30: never) where a row does not use it. For each regularizer the
-strength with the best mean validation accuracy (of the parameters the run keeps) is chosen,
-and only the chosen settings are scored on the test set. Writes
+is in it, at strength 0 (patience 2^30: never) where a row does not use it. For each
+regularizer the strength with the best mean validation accuracy (of the parameters the run
+keeps) is chosen, and only the chosen settings are scored on the test set. Writes
 
   curves.png          training vs validation loss (the training set in evaluation mode) at
                       each regularizer's chosen strength, against no regularization

@@ -327,9 +327,10 @@ CHOSEN_SHAPES = "*DPXs^vo"  # one shape per optimizer: chosen points that coinci
 def optimizer_comparison(chosen: list[Chosen], objective: Objective, eval_steps=None):
   """Several optimizers' sweeps side by side: the objective against the learning rate (or the
   first hyperparameter every sweep shares; a dot per configuration, seeds averaged; the line:
-  the best at each value; a hollow shape: the chosen one), the chosen configurations' validation curves, and their scores on the sweep's
-  seeds, on fresh seeds and on the test set (error bars: std over seeds), on an axis that
-  covers the error bars rather than starting from 0."""
+  the best at each value; a hollow shape: the chosen one), the chosen configurations'
+  validation curves, and their scores on the sweep's seeds, on fresh seeds and on the test set
+  (error bars: std over seeds), on an axis that covers the error bars rather than starting
+  from 0."""
   colors = plt.get_cmap("tab10")
   fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), layout="constrained")
   drawn = {}

@@ -131,7 +131,8 @@ def test_a_grid_gives_heatmaps_that_resolve_the_good_region():
 
 def test_random_draws_give_a_scatter_on_data_axes_and_missing_cells_are_grey():
   rng = np.random.default_rng(1)
-  draws = {"learning_rate": 10 ** rng.uniform(-4, 0, 40), "weight_decay": rng.uniform(2e-3, 1e-2, 40)}
+  draws = {"learning_rate": 10 ** rng.uniform(-4, 0, 40),
+           "weight_decay": rng.uniform(2e-3, 1e-2, 40)}
   board = leaderboard(sweep(draws, 2, accuracy, diverged={0}), NAMES, ACCURACY)
   fig = plots.pair_maps(board, NAMES, ACCURACY)
   assert review(fig) == []
