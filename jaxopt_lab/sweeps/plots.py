@@ -379,11 +379,14 @@ def _scores(ax, rows, objective: Objective, drawn: dict) -> None:
            ("fresh seeds", "fresh_mean", "fresh_std", "s")]
   if all("test_accuracy_mean" in row for row in rows):
     kinds.append(("test set (mean over fresh seeds)", "test_accuracy_mean", None, "D"))
+  spreads = False
   for j, (label, mean, std, marker) in enumerate(kinds):
     where = np.arange(len(rows)) + (j - (len(kinds) - 1) / 2) * 0.22
     spread = [row.get(std, np.nan) if std else np.nan for row in rows]
+    spreads |= bool(np.isfinite(spread).any())
     drawn[label] = _with_spread(ax, where, [row[mean] for row in rows], spread,
                                 dict(marker=marker, ls="none", color=f"C{j}"))
   ax.set_xticks(np.arange(len(rows)), [row["optimizer"] for row in rows], rotation=30)
   ax.set(xlabel="optimizer", ylabel=objective.column,
-         title="chosen configuration (error bars: std over seeds)")
+         title="chosen configuration " + ("(error bars: std over seeds)" if spreads else
+                                          "(one seed each: spread unknown)"))
