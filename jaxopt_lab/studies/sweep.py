@@ -24,6 +24,7 @@ import jax
 import numpy as np
 import pandas as pd
 
+from jaxopt_lab._validation import did_you_mean
 from jaxopt_lab.optim.aliases import BY_NAME
 from jaxopt_lab.train.models import ACTIVATIONS
 from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
@@ -139,8 +140,8 @@ def main(args: argparse.Namespace) -> list[Path]:
   if unused:
     accepted = sorted({h for t in tasks.values() for h in t.hyperparameters})
     raise ValueError(f"--param {unused[0]}: not a hyperparameter of "
-                     f"{' or '.join(t.name for t in tasks.values())}; choose from "
-                     f"{', '.join(accepted)}")
+                     f"{' or '.join(t.name for t in tasks.values())}"
+                     f"{did_you_mean(unused[0], accepted)}; choose from {', '.join(accepted)}")
   spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
             for name, task in tasks.items()}
   for name, task in tasks.items():  # every bad value is reported before anything runs

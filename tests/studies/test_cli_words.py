@@ -58,6 +58,7 @@ def test_one_spelling_for_the_optimizer_option_across_studies():
     (["sweep", "--activation", "relux"], "(did you mean 'relu'?)"),
     (["sweep", "--optimizer", "sgd,adma"], "unknown adma (did you mean 'adam'?)"),
     (["trajectories", "--optimizer", "nesterv"], "unknown nesterv (did you mean 'nesterov'?)"),
+    (["sweep", "--param", "learning_rat=0.1"], "(did you mean 'learning_rate'?); choose from"),
 ])
 def test_a_mistyped_name_gets_the_closest_valid_one_in_one_line(argv, words, tmp_path, capsys):
   try:
