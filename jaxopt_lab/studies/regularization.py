@@ -7,7 +7,7 @@ examples of digits fits them perfectly within a few hundred steps, while its val
 decoupled weight decay (AdamW), dropout, early stopping's patience, the augmentations
 (translation, rotation, cutout) and horizontal flips as the counter-example, mixup and label
 smoothing. Every configuration and seed is a row of ONE compiled program: every regularizer
-is in it, at strength 0 (patience 2^30: never) where a row does not use it. For each
+is in it, at strength 0 (patience inf: never) where a row does not use it. For each
 regularizer the strength with the best mean validation accuracy (of the parameters the run
 keeps) is chosen, and only the chosen settings are scored on the test set. Writes
 
@@ -23,6 +23,7 @@ keeps) is chosen, and only the chosen settings are scored on the test set. Write
   flips.csv           the validation recall of each digit: none, flips, the chosen rotation
 """
 import argparse
+import math
 from pathlib import Path
 from typing import NamedTuple
 
@@ -71,8 +72,7 @@ REGULARIZERS = {
                                    (0.1, 0.25, 0.5, 0.75, 1.0), (0.5, 1.0)),
 }
 NONE = "none"
-NEVER = float(2 ** 30)  # a patience no run reaches (run_sweep takes finite float32 values only)
-OFF = {"patience": NEVER}   # the value of each hyperparameter where a row does not use it
+OFF = {"patience": math.inf}   # the value of each hyperparameter where a row does not use it
 
 
 class Plan(NamedTuple):
