@@ -1,6 +1,6 @@
 """`jaxopt-lab sweep`: vmapped hyperparameter sweeps with their tables, reports and figures.
 
-  jaxopt-lab sweep --optimizer adam --param learning_rate=log:1e-4:1e-1:32 \\
+  jaxopt-lab sweep --optimizer adam --param learning_rate=loguniform:1e-4:1e-1:32 \\
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
@@ -11,7 +11,9 @@ the top and bottom configurations. Finished chunks are kept under --out/round-*/
 the same command after an interruption resumes. With several optimizers (`--optimizer
 sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
 to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
-chosen configurations.
+chosen configurations. `--search quasi-random` draws the random axes as a scrambled Sobol
+sequence; `--search tpe` lets Optuna's TPE propose them in batches of --search-batch, each
+batch one compiled sweep (see `jaxopt_lab.sweeps.search`).
 """
 import argparse
 import contextlib
@@ -29,6 +31,7 @@ from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
 from jaxopt_lab.sweeps import store
+from jaxopt_lab.sweeps.search import SEARCHES, require_optuna, tpe_search
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
 from jaxopt_lab.sweeps.engine import device_memory, run_sweep
@@ -46,8 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help=f"one or several (comma-separated) of {', '.join(BY_NAME)}")
   parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
                       help="a swept hyperparameter (repeatable): grids a,b,c | "
-                           "loggrid:low:high:n | grid:low:high:n, or n random draws "
-                           "log:low:high:n | uniform:low:high:n")
+                           "lingrid:low:high:n | loggrid:low:high:n, or n random draws "
+                           "uniform:low:high:n | loguniform:low:high:n | choice:a,b,c:n")
+  parser.add_argument("--search", default="random", choices=SEARCHES,
+                      help="how the random axes' n points are chosen: independent draws, a "
+                           "scrambled Sobol sequence, or Optuna's TPE in batches (needs "
+                           "pip install 'jaxopt_lab[optuna]')")
+  parser.add_argument("--search-batch", type=int, default=16,
+                      help="--search tpe: configurations per batch (one compiled sweep each)")
   parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
   parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"])
   parser.add_argument("--steps", type=int, default=500)
@@ -66,7 +75,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--chunk-size", type=int, default=None,
                       help="configurations per compiled call (default: from --memory-gb)")
   parser.add_argument("--memory-gb", type=float, default=4.0)
-  parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
+  parser.add_argument("--sample-seed", type=int, default=0,
+                      help="seed of the random draws (and of TPE's sampler)")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
 
@@ -83,6 +93,9 @@ def check_options(args) -> None:
   if not 0 <= args.sample_seed < 2 ** 32:
     raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
   check_option("--refine", args.refine, 0, 100)
+  check_option("--search-batch", args.search_batch, 1, MAX_COUNT)
+  if args.search == "tpe":
+    require_optuna("--search tpe")
   check_option("--seeds", args.seeds, 1, 10000)
   check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
   check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
@@ -115,7 +128,7 @@ def main(args: argparse.Namespace) -> list[Path]:
   if args.quick:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
   optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
-  space = search_space.parse_space(args.param or ["learning_rate=log:1e-4:1e-1:8"])
+  space = search_space.parse_space(args.param or ["learning_rate=loguniform:1e-4:1e-1:8"])
   tasks = {name: build_task(args, name) for name in optimizers}
   unused = [n for n in space if not any(n in t.hyperparameters for t in tasks.values())]
   if unused:
@@ -157,14 +170,21 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
       board = sweep_report.leaderboard(pd.concat(tables, ignore_index=True), names,
                                        task.objective)
       space = search_space.refine(space, {name: board.iloc[0][name] for name in names})
-    columns = search_space.configurations(space, seed=args.sample_seed + round_)
+    columns = search_space.configurations(space, seed=args.sample_seed + round_,
+                                          method="random" if args.search == "tpe" else args.search)
     if round_:  # round 0 was checked before anything ran; refined draws are new values
       check_space(task, columns, optimizer)
     print(f"{optimizer} round {round_}: {len(seeds) * len(next(iter(columns.values())))} runs "
-          f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})")
-    result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
-                       description=f"{task.name} {sorted(space)}", objective=task.objective,
-                       **options)
+          f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())}, "
+          f"{args.search} search)")
+    if args.search == "tpe":
+      result = tpe_search(task.run, space, seeds, task.objective, batch_size=args.search_batch,
+                          seed=args.sample_seed + round_, out=out / f"round-{round_}",
+                          option="--search tpe", **options)
+    else:
+      result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
+                         description=f"{task.name} {sorted(space)}", objective=task.objective,
+                         **options)
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)

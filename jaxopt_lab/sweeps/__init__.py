@@ -8,8 +8,9 @@
 
 inputs.py checks what run_sweep is given before anything runs, store.py keeps a sweep's folder
 (identity, verified chunks, resume, lock), search.py the search methods (random and
-quasi-random draws; Optuna's TPE in batches, each one compiled sweep: `tpe_search`), objective.py says what a sweep chooses by, and
-plots.py draws a sweep (imports matplotlib on use).
+quasi-random draws; Optuna's TPE in batches, each one compiled sweep: `tpe_search`),
+objective.py says what a sweep chooses by, and plots.py draws a sweep (imports matplotlib on
+use).
 """
 import importlib
 

@@ -39,6 +39,13 @@ def test_a_bad_axis_is_one_line_naming_the_option_as_typed(axis, message):
   assert "\n" not in text and "parse_axis" not in text
 
 
+def test_a_bad_assignment_is_one_line_naming_it():
+  with pytest.raises(ValueError, match=r"^--param b1=0.8: b1 must be given once, got it twice$"):
+    parse_space(["b1=0.9", "b1=0.8"])
+  with pytest.raises(ValueError, match=r"^--param lr: assignment must be NAME=AXIS \(e.g. "):
+    parse_space(["lr"])
+
+
 def test_grids_are_crossed_and_random_axes_drawn_jointly():
   space = parse_space(["learning_rate=loguniform:1e-4:1e-1:10", "b1=0.8,0.9", "b2=0.99,0.999",
                        "eps=uniform:0:1e-6:10"])

@@ -1,0 +1,6 @@
+"""Grid, random, quasi-random and TPE search on digits: `python experiments/search_comparison.py`."""
+import sys
+
+from jaxopt_lab.cli import main
+
+sys.exit(main(["search-comparison", *sys.argv[1:]]))

@@ -1,0 +1,34 @@
+"""`jaxopt-lab search-comparison --quick`: every method at the same budget, its figure and table;
+bad options are one line."""
+import pandas as pd
+
+from jaxopt_lab import cli
+from jaxopt_lab.studies import run_study
+
+
+def test_search_comparison_quick_spends_one_budget_per_method(tmp_path):
+  written = run_study("search-comparison", tmp_path, quick=True)
+  assert {path.name for path in written} == {
+      "search_comparison.csv", "search_comparison_runs.csv", "search_comparison.md",
+      "search_comparison.png"}
+  assert (tmp_path / "search_comparison.png").stat().st_size > 20000
+  curves = pd.read_csv(tmp_path / "search_comparison.csv")
+  final = curves[curves.final]
+  assert sorted(final.method.unique()) == ["grid", "quasi-random", "random", "tpe"]
+  assert len(final) == 4 * 2 and set(final.run_steps) == {8 * 40}   # 8 runs of 40 steps
+  assert (final.lowest_val_loss < 2.0).all()   # every search finds a learner (chance: 2.30)
+  assert final.its_val_accuracy.between(0.3, 1).all()
+  tpe = curves[(curves.method == "tpe") & (curves.sweep_seed == 0)]
+  assert list(tpe.runs) == [4, 8]   # two batches of 4
+  best = curves.groupby(["method", "sweep_seed"]).lowest_val_loss
+  assert (best.apply(lambda b: b.is_monotonic_decreasing)).all()   # best so far never rises
+  runs = pd.read_csv(tmp_path / "search_comparison_runs.csv")
+  assert len(runs) == 4 * 2 * 8 and runs.learning_rate.between(1e-4, 3).all()
+
+
+def test_bad_options_are_one_line(tmp_path, capsys):
+  for flag, value, message in [("--configurations", "7", "an integer in [8, 4096], got 7"),
+                               ("--tpe-batch", "100", "an integer in [1, 64], got 100")]:
+    assert cli.main(["search-comparison", flag, value, "--out", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and flag in error and len(error.splitlines()) == 1, error
