@@ -84,13 +84,13 @@ def main(args: argparse.Namespace) -> list[Path]:
                      eval_every=max(1, steps // 12))
   space = spaces(count)
   objective = task.objective._replace(column="best_val_loss", maximize=False, tiebreak=None)
-  options = dict(objective=objective, progress=False)
+  options = dict(objective=objective, progress=False, chunk_size=batch)  # one program for all
   rows, runs = [], []
   for seed in range(seeds):
     for method in methods:
       if method == "tpe":
-        table = tpe_search(task.run, space["draws"], [seed], objective, batch_size=batch,
-                           seed=seed, option="search-comparison", progress=False).table
+        table = tpe_search(task.run, space["draws"], [seed], batch_size=batch,
+                           seed=seed, option="search-comparison", **options).table
       else:
         axes = space["grid"] if method == "grid" else space["draws"]
         columns = search_space.configurations(
@@ -107,9 +107,9 @@ def main(args: argparse.Namespace) -> list[Path]:
   text = (f"# Search methods at the same budget: momentum SGD on digits\n\n"
           f"{count} runs of {steps} steps per method and sweep seed ({count * steps} "
           f"run-steps; the grid uses {len(next(iter(space['grid'].values())).values)} points "
-          f"per axis), {seeds} sweep seeds. Best validation accuracy found, over sweep "
-          f"seeds (the lowest validation loss found; its run's best validation accuracy "
-          f"alongside):\n\n{markdown_table(final)}\n")
+          f"per axis), {seeds} sweep seeds. The lowest validation loss found, over sweep "
+          f"seeds (median, min, max), and the median best validation accuracy of the runs "
+          f"that found it:\n\n{markdown_table(final)}\n")
   print(text)
   return [save_table(curves, out / "search_comparison.csv"),
           save_table(pd.concat(runs, ignore_index=True), out / "search_comparison_runs.csv"),
@@ -142,7 +142,7 @@ def summary(final: pd.DataFrame) -> pd.DataFrame:
 
 
 def plot(curves: pd.DataFrame, count: int, steps: int, seeds: int):
-  fig, ax = plt.subplots(figsize=(8.5, 5.2))
+  fig, (ax, right) = plt.subplots(1, 2, figsize=(13, 5.2), width_ratios=(2.2, 1))
   for method, group in curves.groupby("method", sort=False):
     error = group.pivot(index="run_steps", columns="sweep_seed", values=SCORE)
     colour = COLOURS[method]
@@ -171,5 +171,18 @@ def plot(curves: pd.DataFrame, count: int, steps: int, seeds: int):
       lambda x, _: f"{x:,.0f}" if f"{x:.0e}"[0] in "25" else ""))
   ax.grid(True, which="both", alpha=0.3)
   ax.legend()
+  final = curves[curves.final].pivot(index="sweep_seed", columns="method", values=SCORE)
+  final = final[[m for m in COLOURS if m in final]]
+  positions = np.arange(len(final.columns))
+  right.plot(positions, final.T.to_numpy(), color="0.7", lw=0.8, zorder=1)   # one line a seed
+  for x, method in zip(positions, final.columns):
+    right.scatter(np.full(len(final), x), final[method], color=COLOURS[method], zorder=2)
+    right.hlines(final[method].median(), x - 0.25, x + 0.25, color=COLOURS[method], lw=2.5)
+  right.set(xticks=positions, xticklabels=final.columns, xlim=(-0.5, len(positions) - 0.5),
+            ylabel="lowest validation loss at the whole budget",
+            title="At the whole budget: a dot per sweep seed\n(grey lines join one seed), bar: "
+                  "median")
+  right.title.set_fontsize(10)
+  right.grid(True, axis="y", alpha=0.3)
   fig.tight_layout()
   return fig

@@ -18,12 +18,12 @@ from jaxopt_lab.sweeps import search, space
 from jaxopt_lab.sweeps.engine import SweepInterrupted, SweepResult, run_sweep
 from jaxopt_lab.sweeps.objective import Objective
 from jaxopt_lab.sweeps.report import Chosen, leaderboard, markdown_report, winners_curse
-from jaxopt_lab.sweeps.search import SearchResult, tpe_search
+from jaxopt_lab.sweeps.search import TPEResult, tpe_search
 from jaxopt_lab.sweeps.tasks import Task, digits_task, digits_training, quadratic_task
 
 __all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "Objective", "Task", "digits_task", "digits_training",
            "quadratic_task", "leaderboard", "winners_curse", "markdown_report", "Chosen",
-           "space", "search", "tpe_search", "SearchResult", "plots"]
+           "space", "search", "tpe_search", "TPEResult", "plots"]
 
 
 def __getattr__(name: str):

@@ -33,7 +33,7 @@ SEARCHES = ("random", "quasi-random", "tpe")
 INSTALL = "pip install 'jaxopt_lab[optuna]'"
 
 
-class SearchResult(NamedTuple):
+class TPEResult(NamedTuple):
   table: pd.DataFrame   # one row per (configuration, seed), with its `batch`
   curves: dict          # curve name -> [rows, length], rows in the table's order
   seconds: float        # wall time of the batches computed in this call
@@ -66,7 +66,7 @@ def distributions(space: dict, optuna) -> dict:
 def tpe_search(run: Callable, space: dict, seeds: Sequence[int], objective: Objective, *,
                batch_size: int, trials: Optional[int] = None, seed: int = 0,
                out: Optional[Path] = None, option: str = "tpe_search",
-               **sweep_options) -> SearchResult:
+               **sweep_options) -> TPEResult:
   """`trials` configurations (default: `space.size(space)`, the budget a random search of the
   same space spends) proposed by Optuna's TPE in batches of `batch_size`, each batch one
   `run_sweep` of `run` over `seeds` (`sweep_options` are run_sweep's). The value told for a
@@ -107,7 +107,7 @@ def tpe_search(run: Callable, space: dict, seeds: Sequence[int], objective: Obje
       seconds += result.seconds
       start += len(asked)
   table = pd.concat(tables, ignore_index=True)
-  return SearchResult(table, {k: np.concatenate([c[k] for c in curves]) for k in curves[0]},
+  return TPEResult(table, {k: np.concatenate([c[k] for c in curves]) for k in curves[0]},
                       seconds)
 
 

@@ -16,8 +16,8 @@ def test_search_comparison_quick_spends_one_budget_per_method(tmp_path):
   final = curves[curves.final]
   assert sorted(final.method.unique()) == ["grid", "quasi-random", "random", "tpe"]
   assert len(final) == 4 * 2 and set(final.run_steps) == {8 * 40}   # 8 runs of 40 steps
-  assert (final.lowest_val_loss < 2.0).all()   # every search finds a learner (chance: 2.30)
-  assert final.its_val_accuracy.between(0.3, 1).all()
+  drawn = final[final.method != "grid"]   # a grid of 2 points per axis tries only corners
+  assert (drawn.lowest_val_loss < 1.0).all() and drawn.its_val_accuracy.between(0.7, 1).all()
   tpe = curves[(curves.method == "tpe") & (curves.sweep_seed == 0)]
   assert list(tpe.runs) == [4, 8]   # two batches of 4
   best = curves.groupby(["method", "sweep_seed"]).lowest_val_loss
