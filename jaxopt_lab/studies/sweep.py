@@ -47,7 +47,7 @@ MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--optimizer", default="adam",
                       help=f"one or several (comma-separated) of {', '.join(BY_NAME)}")
-  parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+  parser.add_argument("--param", action="append", default=[], metavar="NAME=AXIS",
                       help="a swept hyperparameter (repeatable): grids a,b,c | "
                            "lingrid:low:high:n | loggrid:low:high:n, or n random draws "
                            "uniform:low:high:n | loguniform:low:high:n | choice:a,b,c:n")
