@@ -2,6 +2,8 @@
 
   space = jaxopt_lab.sweeps.space.parse_space(["learning_rate=loggrid:1e-4:1e-1:8"])  # space.py
   task = jaxopt_lab.sweeps.digits_task("adam", steps=200)          # tasks.py: built-in runs
+  task = jaxopt_lab.sweeps.supervised_task(make_model, make_optimizer, data, steps=200,
+                                           batch_size=32)         # supervised.py: your own
   result = jaxopt_lab.sweeps.run_sweep(task.run, jaxopt_lab.sweeps.space.configurations(space),
                                        seeds=[0, 1], objective=task.objective)   # engine.py
   board = jaxopt_lab.sweeps.leaderboard(result.table, list(space), task.objective)  # report.py
@@ -14,13 +16,14 @@ import importlib
 
 from jaxopt_lab.sweeps import space
 from jaxopt_lab.sweeps.engine import SweepInterrupted, SweepResult, run_sweep
-from jaxopt_lab.sweeps.objective import Objective
+from jaxopt_lab.sweeps.objective import Objective, Task
 from jaxopt_lab.sweeps.report import Chosen, leaderboard, markdown_report, winners_curse
-from jaxopt_lab.sweeps.tasks import Task, digits_task, digits_training, quadratic_task
+from jaxopt_lab.sweeps.supervised import supervised_task
+from jaxopt_lab.sweeps.tasks import digits_task, digits_training, quadratic_task
 
-__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "Objective", "Task", "digits_task", "digits_training",
-           "quadratic_task", "leaderboard", "winners_curse", "markdown_report", "Chosen",
-           "space", "plots"]
+__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "Objective", "Task", "supervised_task",
+           "digits_task", "digits_training", "quadratic_task", "leaderboard", "winners_curse",
+           "markdown_report", "Chosen", "space", "plots"]
 
 
 def __getattr__(name: str):
