@@ -7,6 +7,7 @@
   result = jaxopt_lab.sweeps.run_sweep(task.run, jaxopt_lab.sweeps.space.configurations(space),
                                        seeds=[0, 1], objective=task.objective)   # engine.py
   board = jaxopt_lab.sweeps.leaderboard(result.table, list(space), task.objective)  # report.py
+  halved = jaxopt_lab.sweeps.successive_halving(task, columns, seeds=[0], eta=3)  # halving.py
 
 inputs.py checks what run_sweep is given before anything runs, store.py keeps a sweep's folder
 (identity, verified chunks, resume, lock), objective.py says what a sweep chooses by, and
@@ -16,12 +17,14 @@ import importlib
 
 from jaxopt_lab.sweeps import space
 from jaxopt_lab.sweeps.engine import SweepInterrupted, SweepResult, run_sweep
+from jaxopt_lab.sweeps.halving import HalvingResult, successive_halving
 from jaxopt_lab.sweeps.objective import Objective, Task
 from jaxopt_lab.sweeps.report import Chosen, leaderboard, markdown_report, winners_curse
 from jaxopt_lab.sweeps.supervised import supervised_task
 from jaxopt_lab.sweeps.tasks import digits_task, digits_training, quadratic_task
 
 __all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "Objective", "Task", "supervised_task",
+           "successive_halving", "HalvingResult",
            "digits_task", "digits_training", "quadratic_task", "leaderboard", "winners_curse",
            "markdown_report", "Chosen", "space", "plots"]
 
