@@ -1,4 +1,5 @@
-"""Grid, random, quasi-random and TPE search on digits: `python experiments/search_comparison.py`."""
+"""Grid, random, quasi-random, halving and TPE search on digits:
+`python experiments/search_comparison.py`."""
 import sys
 
 from jaxopt_lab.cli import main
