@@ -7,7 +7,8 @@
   constant liar so that one batch spreads out), the batch runs as ONE vmapped program
   (`run_sweep` on its columns), the mean objective over seeds of each configuration is told
   back, and the next batch is asked. Every batch has the same shape, so the program is
-  compiled once. Optuna is an optional install: `pip install 'jaxopt_lab[optuna]'`.
+  compiled once (a last, smaller batch, when batch_size does not divide the trials, once
+  more). Optuna is an optional install: `pip install 'jaxopt_lab[optuna]'`.
 
   result = tpe_search(task.run, space, seeds=[0], objective=task.objective, batch_size=16)
   result.table   # run_sweep's table for every batch, `batch` and `config` (trial number)
