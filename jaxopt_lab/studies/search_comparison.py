@@ -10,8 +10,9 @@ training seed, so each method meets the same training noise):
 - grid: the loggrid/lingrid with k points per axis, k^3 <= the budget (the rest unspent);
 - random: independent draws; quasi-random: a scrambled Sobol sequence (`--search quasi-random`);
 - halving: successive halving (`jaxopt_lab.sweeps.successive_halving`, eta = 3, rungs of
-  steps/9, steps/3 and steps, rounded to evaluations) of as many random draws as fit the
-  budget: every one runs the first rung, the best third continues from its saved state;
+  steps/9, 3 and 9 times that, rounded to evaluations, and steps) of as many random draws as
+  fit the budget: every one runs the first rung, the best third continues from its saved
+  state, and so on;
 - tpe: Optuna's TPE in batches of `--tpe-batch`, each batch one compiled sweep.
 
 The score is the lowest validation loss (cross-entropy, the best over each run's evaluations)
@@ -87,7 +88,7 @@ def main(args: argparse.Namespace) -> list[Path]:
   except ValueError as missing:
     print(f"{missing}: TPE is left out")
     methods = ["grid", "random", "quasi-random", "halving"]
-  every = max(1, steps // 12)
+  every = max(1, steps // (9 if quick else 12))   # quick: rungs of 5, 15, 45 steps
   task = digits_task("momentum", widths=(64,), steps=steps, batch_size=64, eval_every=every)
   min_steps = max(every, steps // ETA ** 2 // every * every)
   started = halving_start(count * steps, steps, min_steps)

@@ -17,8 +17,8 @@ def test_search_comparison_quick_spends_one_budget_per_method(tmp_path):
   assert sorted(final.method.unique()) == ["grid", "halving", "quasi-random", "random", "tpe"]
   budget = 8 * 45   # 8 runs of 45 steps
   assert len(final) == 5 * 2 and set(final[final.method != "halving"].run_steps) == {budget}
-  halving = final[final.method == "halving"]   # 50 draws, rungs of 3, 9, 27 and 45 steps
-  assert (halving.runs == 50).all() and halving.run_steps.between(0.9 * budget, budget).all()
+  halving = final[final.method == "halving"]   # 32 draws, rungs of 5, 15 and 45 steps
+  assert (halving.runs == 32).all() and halving.run_steps.between(0.9 * budget, budget).all()
   drawn = final[final.method != "grid"]   # a grid of 2 points per axis tries only corners
   assert (drawn.lowest_val_loss < 1.0).all() and drawn.its_val_accuracy.between(0.7, 1).all()
   tpe = curves[(curves.method == "tpe") & (curves.sweep_seed == 0)]
@@ -26,8 +26,8 @@ def test_search_comparison_quick_spends_one_budget_per_method(tmp_path):
   best = curves.groupby(["method", "sweep_seed"]).lowest_val_loss
   assert (best.apply(lambda b: b.is_monotonic_decreasing)).all()   # best so far never rises
   runs = pd.read_csv(tmp_path / "search_comparison_runs.csv")
-  assert len(runs) == (4 * 8 + 50) * 2 and runs.learning_rate.between(1e-4, 3).all()
-  assert set(runs[runs.method == "halving"].steps) == {3, 9, 27, 45}
+  assert len(runs) == (4 * 8 + 32) * 2 and runs.learning_rate.between(1e-4, 3).all()
+  assert set(runs[runs.method == "halving"].steps) == {5, 15, 45}
 
 
 def test_bad_options_are_one_line(tmp_path, capsys):
