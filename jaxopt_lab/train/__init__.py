@@ -30,5 +30,6 @@ __all__ = [
     "Dataset", "digits", "blobs", "spirals", "training_subset", "MLP", "LinearClassifier",
     "losses", "train", "training", "Training", "TrainState", "evaluate", "evaluation_steps",
     "trained_model", "run_curves", "TrainResult", "Metrics", "data_mesh", "save_checkpoint",
-    "latest_checkpoint", "checkpoint_paths", "save_tree", "restore_tree", "Regularization", "EarlyStopping",
+    "latest_checkpoint", "checkpoint_paths", "save_tree", "restore_tree", "Regularization",
+    "EarlyStopping",
     "augment", "dropout", "soft_targets"]
