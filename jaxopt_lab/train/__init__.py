@@ -31,5 +31,4 @@ __all__ = [
     "losses", "train", "training", "Training", "TrainState", "evaluate", "evaluation_steps",
     "trained_model", "run_curves", "TrainResult", "Metrics", "data_mesh", "save_checkpoint",
     "latest_checkpoint", "checkpoint_paths", "save_tree", "restore_tree", "Regularization",
-    "EarlyStopping",
-    "augment", "dropout", "soft_targets"]
+    "EarlyStopping", "augment", "dropout", "soft_targets"]
