@@ -32,7 +32,9 @@ from jaxopt_lab.sweeps import store
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
 from jaxopt_lab.sweeps.engine import device_memory
-from jaxopt_lab.sweeps.static import combinations, run_static_sweep, static_winners_curse
+from jaxopt_lab.sweeps.halving import successive_halving
+from jaxopt_lab.sweeps.static import (
+    StaticSweepResult, combinations, run_static_sweep, static_winners_curse)
 from jaxopt_lab.sweeps.tasks import (
     SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 
@@ -74,6 +76,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="quadratic: lambda_max / lambda_min (eigenvalues in [1/kappa, 1])")
   parser.add_argument("--refine", type=int, default=0,
                       help="coarse-to-fine rounds around the best configuration")
+  parser.add_argument("--halving", type=int, default=None, metavar="ETA",
+                      help="successive halving (digits): every configuration runs --min-steps, "
+                           "the best 1/ETA continue from their saved state for ETA times as "
+                           "many steps, and so on up to --steps; the report counts the "
+                           "run-steps spent (not stored: a rerun recomputes)")
+  parser.add_argument("--min-steps", type=int, default=None,
+                      help="successive halving's first rung, a multiple of --eval-every "
+                           "(default: --steps / ETA^2)")
   parser.add_argument("--top-k", type=int, default=5,
                       help="configurations re-run on fresh seeds (winner's curse)")
   parser.add_argument("--fresh-seeds", type=int, default=3)
@@ -97,6 +107,10 @@ def check_options(args) -> None:
   if not 0 <= args.sample_seed < 2 ** 32:
     raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
   check_option("--refine", args.refine, 0, 100)
+  if args.halving is not None:
+    check_option("--halving", args.halving, 2, 1000)
+  elif args.min_steps is not None:
+    raise ValueError(f"--min-steps {args.min_steps}: applies with --halving ETA, which is off")
   check_option("--seeds", args.seeds, 1, 10000)
   check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
   check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
@@ -105,6 +119,22 @@ def check_options(args) -> None:
   if not 0 < args.memory_gb * (1 << 30) <= memory:
     raise ValueError(f"--memory-gb must be positive and at most this device's memory "
                      f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
+
+
+def check_halving(args, static: dict) -> None:
+  """--halving needs a resumable task (digits), no static axes, and a first rung that fits."""
+  if args.halving is None:
+    return
+  if args.dataset != "digits" or static:
+    given = f"--dataset {args.dataset}" if args.dataset != "digits" else \
+        f"static axes ({', '.join(static)})"
+    raise ValueError(f"--halving {args.halving}: successive halving runs digits sweeps without "
+                     f"static axes, got {given}")
+  every, steps = args.eval_every, args.steps
+  if args.min_steps is not None and not (every <= args.min_steps <= steps and
+                                         args.min_steps % every == 0):
+    raise ValueError(f"--min-steps must be a multiple of --eval-every {every} in [{every}, "
+                     f"{steps}] (--steps: a budget smaller than one rung), got {args.min_steps}")
 
 
 def static_axes(assignments: list, args) -> tuple:
@@ -179,6 +209,7 @@ def main(args: argparse.Namespace) -> list[Path]:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
   optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
   static, numeric = static_axes(args.param, args)
+  check_halving(args, static)
   space = search_space.parse_space(numeric or ["learning_rate=log:1e-4:1e-1:8"])
   every = {name: [build_task(args, name, **combination) for combination in combinations(static)]
            for name in optimizers}   # every option checked before anything runs
@@ -223,10 +254,11 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
                  progress=not args.quick)
   seeds = list(range(args.seeds))
   grids = [name for name, axis in space.items() if isinstance(axis, search_space.Grid)]
-  tables, curves, began = [], [], time.perf_counter()
+  tables, curves, spent, began = [], [], [], time.perf_counter()
+  finished = (lambda t: t[t.steps == task.steps]) if args.halving else (lambda t: t)
   for round_ in range(args.refine + 1):
     if round_:
-      board = sweep_report.leaderboard(pd.concat(tables, ignore_index=True), names,
+      board = sweep_report.leaderboard(finished(pd.concat(tables, ignore_index=True)), names,
                                        task.objective)
       space = search_space.refine(space, {name: board.iloc[0][name] for name in numeric})
     columns = search_space.configurations(space, seed=args.sample_seed + round_)
@@ -238,8 +270,15 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
     print(f"{optimizer} round {round_}: {runs} runs "
           f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})"
           f"{static_text}")
-    result = run_static_sweep(make_task, static, columns, seeds, out=out / f"round-{round_}",
-                              **options)
+    if args.halving:
+      halved = successive_halving(task, columns, seeds, eta=args.halving,
+                                  min_steps=args.min_steps)
+      result = StaticSweepResult(halved.table, halved.curves, names, task.objective, [task],
+                                 [{}], [halved])
+      spent.append(halved)
+    else:
+      result = run_static_sweep(make_task, static, columns, seeds,
+                                out=out / f"round-{round_}", **options)
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)
@@ -247,7 +286,7 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
   seconds = time.perf_counter() - began
   table = pd.concat(tables, ignore_index=True)
   curves = {k: np.concatenate([c[k] for c in curves]) for k in curves[0]}
-  board = sweep_report.leaderboard(table, names, task.objective)
+  board = sweep_report.leaderboard(finished(table), names, task.objective)
   chosen = board.iloc[0]
   fresh = list(range(1000, 1000 + args.fresh_seeds))
   print(f"{optimizer}: re-running the top {args.top_k} on fresh seeds {fresh}")
@@ -262,6 +301,14 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
            "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+  if spent:
+    used, full = sum(h.run_steps for h in spent), sum(h.full_run_steps for h in spent)
+    rungs = spent[-1].rungs
+    facts["successive halving"] = (
+        f"eta {args.halving}, rungs of {', '.join(map(str, rungs.steps))} steps for "
+        f"{', '.join(map(str, rungs.configurations))} configurations: {used} of {full} "
+        f"run-steps ({used / full:.1%} of the full sweep); the board ranks the runs that "
+        f"reached {task.steps} steps")
   if static:
     facts["static axes"] = (f"{', '.join(static)}: {len(result.tasks)} compiled programs, "
                             f"one per combination, each vmapped over {', '.join(numeric)}")
