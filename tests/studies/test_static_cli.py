@@ -1,6 +1,6 @@
-"""`jaxopt-lab sweep` with static axes: every bad static value is one line naming the option and
-what it takes, before anything is computed. (The Python side, one program per combination and
-one table, is tests/sweeps/test_static.py.)"""
+"""`jaxopt-lab sweep` with static axes and successive halving: every bad static value, eta or
+first rung is one line naming the option and what it takes, before anything is computed. (The
+Python side: tests/sweeps/test_static.py and test_halving.py.)"""
 import pytest
 
 from jaxopt_lab import cli
@@ -24,6 +24,18 @@ from jaxopt_lab.studies.sweep import STATIC
      "--param batch_size: name must be given once, got it twice"),
     (["--param", "batch_size=32", "--dataset", "quadratic"],
      "--param batch_size: static axes apply to --dataset digits, got quadratic"),
+    (["--halving", "1"], "--halving must be an integer in [2, 1000], got 1"),
+    (["--min-steps", "10"], "--min-steps 10: applies with --halving ETA, which is off"),
+    (["--halving", "3", "--min-steps", "30"],
+     "--min-steps must be a multiple of --eval-every 25 in [25, 500] (--steps: a budget smaller "
+     "than one rung), got 30"),
+    (["--halving", "3", "--min-steps", "525"], "--min-steps must be a multiple of --eval-every"),
+    (["--halving", "3", "--param", "batch_size=32,64"],
+     "--halving 3: successive halving runs digits sweeps without static axes, got static axes "
+     "(batch_size)"),
+    (["--halving", "3", "--dataset", "quadratic"],
+     "--halving 3: successive halving runs digits sweeps without static axes, got --dataset "
+     "quadratic"),
 ])
 def test_bad_static_axes_give_one_line(arguments, message, tmp_path, capsys):
   code = cli.main(["sweep", "--param", "learning_rate=1e-3", *arguments, "--out", str(tmp_path)])
