@@ -10,10 +10,12 @@
   halved = jaxopt_lab.sweeps.successive_halving(task, columns, seeds=[0], eta=3)  # halving.py
 
 inputs.py checks what run_sweep is given before anything runs, store.py keeps a sweep's folder
-(identity, verified chunks, resume, lock), search.py the search methods (random and
-quasi-random draws; Optuna's TPE in batches, each one compiled sweep: `tpe_search`),
-objective.py says what a sweep chooses by, and plots.py draws a sweep (imports matplotlib on
-use).
+(identity, verified chunks, resume, lock), objective.py says what a sweep runs (`Task`) and
+chooses by, supervised.py builds a task for any nnx model and optimizer, static.py sweeps task
+options (batch size, widths, ...) as one program per combination into one table, halving.py
+continues only the best runs (successive halving), search.py holds the search methods (random
+and quasi-random draws; Optuna's TPE in batches, each one compiled sweep: `tpe_search`), and
+plots.py draws a sweep (imports matplotlib on use).
 """
 import importlib
 

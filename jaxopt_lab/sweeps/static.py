@@ -36,6 +36,13 @@ class StaticSweepResult(NamedTuple):
   combinations: list       # dicts: static axis -> value
   results: list            # the SweepResult of each combination
 
+  def combination_of(self, row) -> int:
+    """The index in `combinations` of a table or leaderboard row, by its static columns."""
+    for number, combination in enumerate(self.combinations):
+      if all(row[name] == shown(value) for name, value in combination.items()):
+        return number
+    raise KeyError(f"no combination of {list(self.combinations[0])} matches this row")
+
 
 def combinations(static: dict, call: str = "run_static_sweep") -> list:
   """Every combination of the static axes (name -> values), in itertools.product order; an
@@ -111,8 +118,8 @@ def static_winners_curse(result: StaticSweepResult, board: pd.DataFrame, top_k: 
   task; ranks on fresh seeds are over all of them."""
   static = list(result.combinations[0])
   numeric = [n for n in result.hyperparameters if n not in static]
-  count = len(result.results[0].table) // result.results[0].table.seed.nunique()
-  top = board.head(top_k).assign(_combination=lambda b: b.config // count)
+  top = board.head(top_k)
+  top = top.assign(_combination=[result.combination_of(row) for _, row in top.iterrows()])
   parts = []
   for number, group in top.groupby("_combination", sort=False):
     part = winners_curse(result.tasks[number].run, group, numeric, result.objective,

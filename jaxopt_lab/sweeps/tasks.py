@@ -125,10 +125,11 @@ def digits_training(build: Callable, *, hyperparameters: tuple = (), name: str =
 
 def digits_task(optimizer: str, *, widths=(64,), activation: str = "relu", steps: int = 500,
                 batch_size: int = 64, eval_every: int = 25, schedule: str = "constant",
-                data_seed: int = 0) -> Task:
+                data_seed: int = 0, train_size: Optional[int] = None) -> Task:
   """`optimizer` (a name of `BY_NAME`) under `schedule`, with optional penalties `l1` and `l2`
   (lambda |W| and lambda |W|^2 on the weight matrices) and the regularizers, on
-  `digits_training`: the task `jaxopt-lab sweep` trains."""
+  `digits_training` (its first `train_size` training examples, default all): the task
+  `jaxopt-lab sweep` trains."""
   factory_names = optimizer_hyperparameters(optimizer)
   if schedule not in SCHEDULES:
     raise ValueError(f"--schedule {schedule}: unknown; choose from {', '.join(SCHEDULES)}")
@@ -144,10 +145,11 @@ def digits_task(optimizer: str, *, widths=(64,), activation: str = "relu", steps
 
   widths = tuple(int(w) for w in widths)
   label = f"digits-mlp{'-'.join(map(str, widths))}-{activation}-{optimizer}-{schedule}-{steps}"
+  label += "" if train_size is None else f"-train{train_size}"
   names = factory_names + ("l1", "l2") + tuple(SCHEDULES[schedule])
   return digits_training(build, hyperparameters=names, name=label, widths=widths,
                          activation=activation, steps=steps, batch_size=batch_size,
-                         eval_every=eval_every, data_seed=data_seed)
+                         eval_every=eval_every, data_seed=data_seed, train_size=train_size)
 
 
 def quadratic_task(optimizer: str, eigenvalues, *, steps: int = 200) -> Task:

@@ -28,7 +28,7 @@ from jaxopt_lab.train.regularizers import Regularization
 
 __all__ = [
     "Dataset", "digits", "blobs", "spirals", "training_subset", "MLP", "LinearClassifier",
-    "losses", "train", "training", "Training", "TrainState", "evaluate", "evaluation_steps", "trained_model", "run_curves",
-    "TrainResult", "Metrics", "data_mesh", "save_checkpoint", "latest_checkpoint",
-    "checkpoint_paths", "save_tree", "restore_tree", "Regularization", "EarlyStopping",
-    "augment", "dropout", "soft_targets"]
+    "losses", "train", "training", "Training", "TrainState", "evaluate", "evaluation_steps",
+    "trained_model", "run_curves", "TrainResult", "Metrics", "data_mesh", "save_checkpoint",
+    "latest_checkpoint", "checkpoint_paths", "save_tree", "restore_tree", "Regularization",
+    "EarlyStopping", "augment", "dropout", "soft_targets"]

@@ -239,27 +239,36 @@ def training(make_model: Callable[[nnx.Rngs], nnx.Module],
   check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
             batch_size=(batch_size, Interval(1, data.train_size, True, True)))
   optimizer = optax.with_extra_args_support(optimizer)
-  shape = nnx.eval_shape(lambda: make_model(nnx.Rngs(0)))
-  _check_regularizers(shape, data, loss, mesh, regularization, early_stopping)
-  graphdef, _ = split_params(shape)
-  regularization = regularization or Regularization()
+  checked, regularization = regularization, regularization or Regularization()
   step_loss = softmax_cross_entropy if regularization.soft_targets else loss
-  if mesh is None:
-    value_and_grad = data_value_and_grad(graphdef, step_loss, regularization.dropout)
-  else:
-    sharded = sharded_value_and_grad(graphdef, step_loss, mesh, batch_size)
-    value_and_grad = lambda params, x, y, weights, key: sharded(params, x, y, weights)
-
   per_epoch = batches_per_epoch(data.train_size, batch_size, drop_last)
+  built = {}
+
+  def graph(model=None):
+    """The model's graph definition, checked once: from `init`'s model, or (a segment traced
+    on its own) from the shapes of one `make_model` builds."""
+    if "graphdef" not in built:
+      model = nnx.eval_shape(lambda: make_model(nnx.Rngs(0))) if model is None else model
+      _check_regularizers(model, data, loss, mesh, checked, early_stopping)
+      built["graphdef"] = split_params(model)[0]
+    return built["graphdef"]
 
   def init(key) -> TrainState:
     init_key, _ = jax.random.split(key)
-    _, params = split_params(make_model(nnx.Rngs(init_key)))
+    model = make_model(nnx.Rngs(init_key))
+    graph(model)
+    _, params = split_params(model)
     stopping = None if early_stopping is None else early_stopping_init(params)
     return TrainState(params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32),
                       stopping, key)
 
   def advance(state: TrainState, start, count: int):
+    graphdef = graph()
+    if mesh is None:
+      value_and_grad = data_value_and_grad(graphdef, step_loss, regularization.dropout)
+    else:
+      sharded = sharded_value_and_grad(graphdef, step_loss, mesh, batch_size)
+      value_and_grad = lambda params, x, y, weights, key: sharded(params, x, y, weights)
     _, batch_key = jax.random.split(state.key)
     noise_key = jax.random.fold_in(state.key, 2)
 
@@ -326,6 +335,7 @@ def training(make_model: Callable[[nnx.Rngs], nnx.Module],
     return TrainState(*carry, state.key), (train_loss, records)
 
   def result(state: TrainState, train_loss, records) -> TrainResult:
+    graphdef = graph()
     params, stopping = state.params, state.stopping  # once stopped, the best ones, kept since
     extra = {}
     if stopping is not None:
