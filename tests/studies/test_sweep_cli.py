@@ -77,6 +77,11 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
      "argument --search: invalid choice: 'sobol' (choose from 'random', 'quasi-random', 'tpe')"),
     (["--param", "learning_rate=1e-3", "--search", "tpe", "--search-batch", "0"],
      "--search-batch must be an integer in [1, 2147483647], got 0"),
+    (["--param", "learning_rate=1e-3", "--search", "tpe", "--halving", "3"],
+     "--search tpe: proposes whole runs, so it cannot be combined with --halving 3"),
+    (["--param", "learning_rate=1e-3", "--param", "batch_size=32,64", "--search", "tpe"],
+     "--search tpe: runs one compiled program per batch, without static axes, got static axes "
+     "(batch_size)"),
     (["--param", "learning_rate=1e-3", "--param", "b1=1.0,0.9"], "b1 must be in [0, 1), got 1.0"),
     (["--param", "learning_rate=1e-3", "--param", "gamma=1"], "not a hyperparameter"),
     (["--param", "learning_rate=-1"], "learning_rate must be in [0, inf)"),
