@@ -315,23 +315,23 @@ REGULARIZERS = [
 SEARCH_SPACE = [
     Bad("parse_axis", search_space.parse_axis, {"text": text}, param, fragment, shown="...")
     for text, param, fragment in [
-        ("log:0:1:5", "low", "in (0, inf) for a log-uniform axis"),
+        ("loguniform:0:1:5", "low", "in (0, inf) for loguniform"),
         ("uniform:1:0:5", "high", "above low = 1"),
-        ("log:1e-4:1e-1:0", "n", "an integer in [1, inf)"),
+        ("loguniform:1e-4:1e-1:0", "n", "an integer in [1, inf)"),
         ("a,b", "values", "finite numbers"),
         ("inf", "values", "finite numbers"),
         ("1,1", "values", "distinct"),
-        ("log:1:2", "text", "log:low:high:n"),
-    ]] + [
-    Bad("parse_space", search_space.parse_space, {"assignments": ["learning_rate"]},
-        "assignment", "name=values", shown="..."),
-    Bad("parse_space", search_space.parse_space, {"assignments": ["b1=0.9", "b1=0.8"]},
-        "name", "given once", shown="..."),
-    Bad("parse_axis", search_space.parse_axis, {"text": "loggrid:-1:1:5"}, "low",
-        "in (0, inf) for a log-spaced grid", shown="..."),
+        ("loguniform:1:2", "text", "loguniform:low:high:n"),
+        ("loggrid:-1:1:5", "low", "in (0, inf) for loggrid"),
+    ]] + [  # parse_space's messages name the option as typed (--param NAME=AXIS): test_space.py
     Bad("configurations", search_space.configurations,
         {"space": {"a": search_space.LogUniform(1e-3, 1, 8), "b": search_space.Uniform(0, 1, 4)}},
         "draws", "one number for every random axis", shown="..."),
+    Bad("configurations", search_space.configurations,
+        {"space": {"a": search_space.Uniform(0, 1, 4)}, "method": "sobol"}, "method",
+        "one of random, quasi-random"),
+    Bad("tpe_search", partial(jl.sweeps.tpe_search, lambda h, k: {}, {}, [0], None),
+        {"batch_size": 0}, "batch_size", "an integer in [1, inf)"),
     Bad("split", partial(data.split, "s", X_SMALL, Y_SMALL, 0, 0.5), {"test_fraction": 0.6},
         "test_fraction", "in [0, 0.5)"),
 ]

@@ -20,6 +20,7 @@ REGISTRY = {
     # hyperparameter sweeps: vmapped, sharded, resumable
     "sweep": "sweep",
     "momentum-sweep-vs-theory": "momentum_sweep_vs_theory",
+    "search-comparison": "search_comparison",
     # optimizers on test surfaces and full-batch problems
     "trajectories": "trajectories",
     "full-batch": "full_batch",

@@ -1,6 +1,6 @@
 """`jaxopt-lab diagnose RUN_DIR`: the training diagnosis of a finished sweep, printed.
 
-  jaxopt-lab sweep --optimizer sgd --param learning_rate=log:1e-4:3:16 --out runs/sgd
+  jaxopt-lab sweep --optimizer sgd --param learning_rate=loguniform:1e-4:3:16 --out runs/sgd
   jaxopt-lab diagnose runs/sgd            # the top and bottom 3 configurations' findings
 
 Reads what `jaxopt-lab sweep` wrote under RUN_DIR: task.json (the task, its objective and

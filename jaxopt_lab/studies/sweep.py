@@ -1,6 +1,6 @@
 """`jaxopt-lab sweep`: vmapped hyperparameter sweeps with their tables, reports and figures.
 
-  jaxopt-lab sweep --optimizer adam --param learning_rate=log:1e-4:1e-1:32 \\
+  jaxopt-lab sweep --optimizer adam --param learning_rate=loguniform:1e-4:1e-1:32 \\
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
@@ -12,7 +12,9 @@ top and bottom configurations. Finished chunks are kept under --out/round-*/chun
 the same command after an interruption resumes. With several optimizers (`--optimizer
 sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
 to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
-chosen configurations.
+chosen configurations. `--search quasi-random` draws the random axes as a scrambled Sobol
+sequence; `--search tpe` lets Optuna's TPE propose them in batches of --search-batch, each
+batch one compiled sweep (see `jaxopt_lab.sweeps.search`).
 """
 import argparse
 import contextlib
@@ -32,13 +34,27 @@ from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
 from jaxopt_lab.sweeps import store
+from jaxopt_lab.sweeps.search import SEARCHES, require_optuna, tpe_search
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import device_memory, run_sweep
+from jaxopt_lab.sweeps.engine import device_memory
+from jaxopt_lab.sweeps.halving import successive_halving
+from jaxopt_lab.sweeps.static import (
+    StaticSweepResult, combinations, run_static_sweep, static_winners_curse)
 from jaxopt_lab.sweeps.tasks import (
     SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 
 MAX_COUNT = 2 ** 31 - 1
+STATIC = {
+    # a --param name that is a task option (it changes the compiled program): what it takes
+    "batch_size": "positive integers up to the training set's size",
+    "train_size": "positive integers up to 1077 (digits' training set)",
+    "widths": "hidden layer sizes, layers joined by x (e.g. 64,128x64)",
+    "depth": "positive integers (hidden layers, each as wide as the first of --widths)",
+    "schedule": f"names among {', '.join(SCHEDULES)}",
+}
+"""Static axes: each combination of their values is its own compiled program, vmapped over the
+numeric --param axes; one table and one report hold them all (`sweeps.static`)."""
 DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
 MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
 """The curves top_curves.png draws (the run statistics stay in curves.npz and the report)."""
@@ -49,11 +65,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       metavar="NAMES",
                       help=f"one optimizer or several, comma-separated, each swept on its own "
                            f"and compared: {', '.join(BY_NAME)}")
-  parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
+  parser.add_argument("--param", action="append", default=[], metavar="NAME=AXIS",
                       help="a swept hyperparameter (repeatable): grids a,b,c | "
-                           "loggrid:low:high:n | grid:low:high:n, or n random draws "
-                           "log:low:high:n | uniform:low:high:n (default: "
-                           "learning_rate=log:1e-4:1e-1:8)")
+                           "lingrid:low:high:n | loggrid:low:high:n, or n random draws "
+                           "uniform:low:high:n | loguniform:low:high:n | choice:a,b,c:n; the "
+                           f"static names {', '.join(STATIC)} take lists (batch_size=32,64, "
+                           "widths=64,128x64) and run one compiled program per combination "
+                           "(digits) (default: learning_rate=loguniform:1e-4:1e-1:8)")
+  parser.add_argument("--search", default="random", choices=SEARCHES,
+                      help="how the random axes' n points are chosen: independent draws, a "
+                           "scrambled Sobol sequence, or Optuna's TPE in batches (needs "
+                           "pip install 'jaxopt_lab[optuna]')")
+  parser.add_argument("--search-batch", type=int, default=16,
+                      help="--search tpe: configurations per batch (one compiled sweep each)")
   parser.add_argument("--seeds", type=int, default=1,
                       help="seeds per configuration: the spread the report and the figures' "
                            "error bars show")
@@ -76,6 +100,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="quadratic: lambda_max / lambda_min (eigenvalues in [1/kappa, 1])")
   parser.add_argument("--refine", type=int, default=0,
                       help="coarse-to-fine rounds around the best configuration")
+  parser.add_argument("--halving", type=int, default=None, metavar="ETA",
+                      help="successive halving (digits): every configuration runs --min-steps, "
+                           "the best 1/ETA continue from their saved state for ETA times as "
+                           "many steps, and so on up to --steps; the report counts the "
+                           "run-steps spent (not stored: a rerun recomputes)")
+  parser.add_argument("--min-steps", type=int, default=None,
+                      help="successive halving's first rung, a multiple of --eval-every "
+                           "(default: --steps / ETA^2)")
   parser.add_argument("--top-k", type=int, default=5,
                       help="the best configurations re-run on fresh seeds (winner's curse)")
   parser.add_argument("--fresh-seeds", type=int, default=3,
@@ -85,7 +117,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "holds; a resumed sweep keeps its folder's)")
   parser.add_argument("--memory-gb", type=float, default=4.0,
                       help="device memory, in GiB, one chunk of runs may use")
-  parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
+  parser.add_argument("--sample-seed", type=int, default=0,
+                      help="seed of the random draws (and of TPE's sampler)")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
 
@@ -102,6 +135,16 @@ def check_options(args) -> None:
   if not 0 <= args.sample_seed < 2 ** 32:
     raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
   check_option("--refine", args.refine, 0, 100)
+  if args.halving is not None:
+    check_option("--halving", args.halving, 2, 1000)
+  elif args.min_steps is not None:
+    raise ValueError(f"--min-steps {args.min_steps}: applies with --halving ETA, which is off")
+  check_option("--search-batch", args.search_batch, 1, MAX_COUNT)
+  if args.search == "tpe":
+    if args.halving is not None:
+      raise ValueError(f"--search tpe: proposes whole runs, so it cannot be combined with "
+                       f"--halving {args.halving}; choose one")
+    require_optuna("--search tpe")
   check_option("--seeds", args.seeds, 1, 10000)
   check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
   check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
@@ -112,7 +155,68 @@ def check_options(args) -> None:
                      f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
 
 
-def build_task(args, optimizer: str):
+def check_halving(args, static: dict) -> None:
+  """--halving needs a resumable task (digits), no static axes, and a first rung that fits."""
+  if args.halving is None:
+    return
+  if args.dataset != "digits" or static:
+    given = f"--dataset {args.dataset}" if args.dataset != "digits" else \
+        f"static axes ({', '.join(static)})"
+    raise ValueError(f"--halving {args.halving}: successive halving runs digits sweeps without "
+                     f"static axes, got {given}")
+  every, steps = args.eval_every, args.steps
+  if args.min_steps is not None and not (every <= args.min_steps <= steps and
+                                         args.min_steps % every == 0):
+    raise ValueError(f"--min-steps must be a multiple of --eval-every {every} in [{every}, "
+                     f"{steps}] (--steps: a budget smaller than one rung), got {args.min_steps}")
+
+
+def static_axes(assignments: list, args) -> tuple:
+  """The --param assignments split into ({static name: values}, the numeric ones), every
+  static value checked (one line naming the option and what it takes)."""
+  static, numeric = {}, []
+  for assignment in assignments:
+    name, _, text = assignment.partition("=")
+    name = name.strip()
+    if name not in STATIC:
+      numeric.append(assignment)
+      continue
+    if args.dataset != "digits":
+      raise ValueError(f"--param {name}: static axes apply to --dataset digits, got "
+                       f"{args.dataset}")
+    if name in static:
+      raise ValueError(f"--param {name}: name must be given once, got it twice")
+    values = [v.strip() for v in text.split(",") if v.strip()]
+    if not values:
+      raise ValueError(f"--param {assignment}: an axis must hold at least one value; "
+                       f"{name} takes {STATIC[name]}")
+    static[name] = [_static_value(name, value, assignment, static, args) for value in values]
+  return static, numeric
+
+
+def _static_value(name: str, value: str, assignment: str, static: dict, args):
+  wrong = ValueError(f"--param {assignment}: {name} takes {STATIC[name]}, got {value!r}")
+  if name == "schedule":
+    if value not in SCHEDULES:
+      raise wrong
+    return value
+  try:
+    numbers = tuple(int(v) for v in value.split("x"))
+  except ValueError:
+    raise wrong from None
+  if any(n < 1 for n in numbers) or (name != "widths" and len(numbers) != 1):
+    raise wrong
+  if name == "batch_size" and numbers[0] > min(static.get("train_size", [1077])):
+    raise ValueError(f"--param {assignment}: batch_size takes positive integers up to the "
+                     f"training set's size ({min(static.get('train_size', [1077]))}), got "
+                     f"{value!r}")
+  if name == "train_size" and numbers[0] > 1077:
+    raise wrong
+  return numbers if name == "widths" else numbers[0]
+
+
+def build_task(args, optimizer: str, **static):
+  """The task of `args` for `optimizer`, with the static axes' values of one combination."""
   if args.dataset == "quadratic":
     eigenvalues = np.geomspace(1 / args.condition_number, 1.0, 20)
     return quadratic_task(optimizer, eigenvalues, steps=args.steps)
@@ -122,9 +226,13 @@ def build_task(args, optimizer: str):
     raise ValueError(f"--widths {args.widths!r}: expected integers like 128,64") from None
   if any(w < 1 for w in widths):
     raise ValueError(f"--widths {args.widths!r}: widths must be positive")
+  widths = static.get("widths", widths)
+  if "depth" in static:
+    widths = (widths[0],) * static["depth"]
   return digits_task(optimizer, widths=widths, activation=args.activation,
-                     steps=args.steps, batch_size=args.batch_size, eval_every=args.eval_every,
-                     schedule=args.schedule)
+                     steps=args.steps, batch_size=static.get("batch_size", args.batch_size),
+                     eval_every=args.eval_every, schedule=static.get("schedule", args.schedule),
+                     train_size=static.get("train_size"))
 
 
 def main(args: argparse.Namespace) -> list[Path]:
@@ -134,20 +242,29 @@ def main(args: argparse.Namespace) -> list[Path]:
   if args.quick:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
   optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
-  space = search_space.parse_space(args.param or ["learning_rate=log:1e-4:1e-1:8"])
-  tasks = {name: build_task(args, name) for name in optimizers}
-  unused = [n for n in space if not any(n in t.hyperparameters for t in tasks.values())]
+  static, numeric = static_axes(args.param, args)
+  check_halving(args, static)
+  if static and args.search == "tpe":
+    raise ValueError(f"--search tpe: runs one compiled program per batch, without static axes, "
+                     f"got static axes ({', '.join(static)})")
+  space = search_space.parse_space(numeric or ["learning_rate=loguniform:1e-4:1e-1:8"])
+  every = {name: [build_task(args, name, **combination) for combination in combinations(static)]
+           for name in optimizers}   # every option checked before anything runs
+  tasks = {name: every[name][0] for name in optimizers}
+  unused = [n for n in space if not any(n in t.hyperparameters for ts in every.values()
+                                        for t in ts)]
   if unused:
-    accepted = sorted({h for t in tasks.values() for h in t.hyperparameters})
+    accepted = sorted({h for ts in every.values() for t in ts for h in t.hyperparameters})
     raise ValueError(f"--param {unused[0]}: not a hyperparameter of "
                      f"{' or '.join(t.name for t in tasks.values())}"
                      f"{did_you_mean(unused[0], accepted)}; choose from {', '.join(accepted)}")
-  spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
-            for name, task in tasks.items()}
+  spaces = {name: {n: a for n, a in space.items()
+                   if any(n in each.hyperparameters for each in every[name])} for name in tasks}
   for name, task in tasks.items():  # every bad value is reported before anything runs
     columns = search_space.configurations(spaces[name], seed=args.sample_seed)
-    check_space(task, columns, name)
-    if args.dataset == "digits" and args.schedule == "warmup_cosine":
+    for each in every[name]:
+      check_space(each, {n: v for n, v in columns.items() if n in each.hyperparameters}, name)
+    if args.dataset == "digits" and "warmup_cosine" in static.get("schedule", [args.schedule]):
       warmup = np.max(columns.get("warmup_steps", SCHEDULES["warmup_cosine"]["warmup_steps"]))
       check_warmup(warmup, args.steps, f"--schedule warmup_cosine --steps {args.steps}")
   out = output_folder("--out", args.out)
@@ -155,7 +272,9 @@ def main(args: argparse.Namespace) -> list[Path]:
   with store.locked(out, "--out") if jax.process_index() == 0 else contextlib.nullcontext():
     for name, task in tasks.items():
       folder = out if len(tasks) == 1 else out / name
-      files, verdict = sweep_task(task, name, spaces[name], args, folder)
+      make_task = lambda optimizer=name, **combination: build_task(args, optimizer,
+                                                                   **combination)
+      files, verdict = sweep_task(task, name, spaces[name], args, folder, make_task, static)
       written += files
       chosen.append(verdict)
     if len(tasks) > 1:
@@ -163,26 +282,46 @@ def main(args: argparse.Namespace) -> list[Path]:
   return written
 
 
-def sweep_task(task, optimizer: str, space: dict, args, out: Path):
-  """Every round of one task's sweep, its winner's curse and test; writes its files."""
-  names = list(space)
+def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, static: dict):
+  """Every round of one task's sweep (one program per combination of the `static` axes,
+  `make_task(**combination)`), its winner's curse and test; writes its files."""
+  numeric = list(space)
+  names = [*static, *numeric]
   options = dict(chunk_size=args.chunk_size, memory_budget=int(args.memory_gb * (1 << 30)),
                  progress=not args.quick)
   seeds = list(range(args.seeds))
-  tables, curves, began = [], [], time.perf_counter()
+  tables, curves, spent, began = [], [], [], time.perf_counter()
+  finished = (lambda t: t[t.steps == task.steps]) if args.halving else (lambda t: t)
   for round_ in range(args.refine + 1):
     if round_:
-      board = sweep_report.leaderboard(pd.concat(tables, ignore_index=True), names,
+      board = sweep_report.leaderboard(finished(pd.concat(tables, ignore_index=True)), names,
                                        task.objective)
-      space = search_space.refine(space, {name: board.iloc[0][name] for name in names})
-    columns = search_space.configurations(space, seed=args.sample_seed + round_)
+      space = search_space.refine(space, {name: board.iloc[0][name] for name in numeric})
+    columns = search_space.configurations(space, seed=args.sample_seed + round_,
+                                          method="random" if args.search == "tpe" else args.search)
     if round_:  # round 0 was checked before anything ran; refined draws are new values
       check_space(task, columns, optimizer)
-    print(f"{optimizer} round {round_}: {len(seeds) * len(next(iter(columns.values())))} runs "
-          f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})")
-    result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
-                       description=f"{task.name} {sorted(space)}", objective=task.objective,
-                       **options)
+    static_text = "".join(f" x {name}={','.join(map(str, values))}"
+                          for name, values in static.items())
+    runs = len(seeds) * len(next(iter(columns.values()))) * len(combinations(static))
+    print(f"{optimizer} round {round_}: {runs} runs "
+          f"of {task.name} ({', '.join(f'{k}={a.describe()}' for k, a in space.items())})"
+          f"{static_text}, {args.search} search")
+    if args.search == "tpe":
+      tpe = tpe_search(task.run, space, seeds, task.objective, batch_size=args.search_batch,
+                       seed=args.sample_seed + round_, out=out / f"round-{round_}",
+                       option="--search tpe", **options)
+      result = StaticSweepResult(tpe.table, tpe.curves, names, task.objective, [task], [{}],
+                                 [tpe])
+    elif args.halving:
+      halved = successive_halving(task, columns, seeds, eta=args.halving,
+                                  min_steps=args.min_steps)
+      result = StaticSweepResult(halved.table, halved.curves, names, task.objective, [task],
+                                 [{}], [halved])
+      spent.append(halved)
+    else:
+      result = run_static_sweep(make_task, static, columns, seeds,
+                                out=out / f"round-{round_}", **options)
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)
@@ -190,19 +329,32 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   seconds = time.perf_counter() - began
   table = pd.concat(tables, ignore_index=True)
   curves = {k: np.concatenate([c[k] for c in curves]) for k in curves[0]}
-  board = sweep_report.leaderboard(table, names, task.objective)
+  board = sweep_report.leaderboard(finished(table), names, task.objective)
   chosen = board.iloc[0]
   fresh = list(range(1000, 1000 + args.fresh_seeds))
   print(f"{optimizer}: re-running the top {args.top_k} on fresh seeds {fresh}")
-  curse = sweep_report.winners_curse(task.run, board, names, task.objective, args.top_k,
-                                     fresh, **options)
-  test = task.test({n: float(chosen[n]) for n in names}, fresh) if task.test else None
+  curse = static_winners_curse(result, board, args.top_k, fresh, **options)
+  chosen_task = result.tasks[result.combination_of(chosen)]
+  test = chosen_task.test({n: float(chosen[n]) for n in numeric}, fresh) \
+      if chosen_task.test else None
+  plotted = [n for n in names if pd.api.types.is_numeric_dtype(table[n])]
   facts = {"task": task.name, "optimizer": optimizer, "swept": ", ".join(names),
            "runs": f"{len(table)} ({table.config.nunique()} configurations x {len(seeds)} "
                    f"seeds, {args.refine + 1} round(s))",
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
            "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+  if spent:
+    used, full = sum(h.run_steps for h in spent), sum(h.full_run_steps for h in spent)
+    rungs = spent[-1].rungs
+    facts["successive halving"] = (
+        f"eta {args.halving}, rungs of {', '.join(map(str, rungs.steps))} steps for "
+        f"{', '.join(map(str, rungs.configurations))} configurations: {used} of {full} "
+        f"run-steps ({used / full:.1%} of the full sweep); the board ranks the runs that "
+        f"reached {task.steps} steps")
+  if static:
+    facts["static axes"] = (f"{', '.join(static)}: {len(result.tasks)} compiled programs, "
+                            f"one per combination, each vmapped over {', '.join(numeric)}")
   diagnosis = None
   if task.eval_steps is not None and "val_loss" in curves:
     diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
@@ -211,36 +363,38 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
              "isolation plots: the best objective at each value": "isolation.png",
              "pairs of hyperparameters": "pairs.png", "curves of the top configurations":
              "top_curves.png"}
-  if len(names) < 2:
+  if len(plotted) < 2:
     del figures["pairs of hyperparameters"]
   report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
                                         curse=curse, test=test, facts=facts,
                                         diagnosis=diagnosis, hyperparameters=names,
                                         figures=figures)
   record = {"task": task.name, "optimizer": optimizer, "hyperparameters": names,
+            "static": list(static),
             "objective": task.objective._asdict(), "rows": len(table),
             "eval_steps": None if task.eval_steps is None else task.eval_steps.tolist()}
   written = [save_table(table, out / "results.csv"), save_text(report, out / "report.md"),
              save_arrays(curves, out / "curves.npz"),
              save_text(json.dumps(record, indent=2), out / "task.json"),
-             save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
+             save_figure(sweep_plots.objective_vs_each(board, plotted, task.objective),
                          out / "objective_vs_each.png"),
-             save_figure(sweep_plots.isolation(board, names, task.objective),
+             save_figure(sweep_plots.isolation(board, plotted, task.objective),
                          out / "isolation.png"),
-             save_figure(sweep_plots.top_curves(board, names, task.objective,
+             save_figure(sweep_plots.top_curves(board, plotted, task.objective,
                                                 {k: v for k, v in curves.items()
                                                  if k in MAIN_CURVES}, table,
                                                 eval_steps=task.eval_steps),
                          out / "top_curves.png")]
-  if len(names) > 1:  # heatmaps for pairs searched on grids, scatters for random draws
-    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective),
+  if len(plotted) > 1:  # heatmaps for pairs searched on grids, scatters for random draws
+    written.append(save_figure(sweep_plots.pair_maps(board, plotted, task.objective),
                                out / "pairs.png"))
   try:
     table.to_parquet(out / "results.parquet")
     written.append(out / "results.parquet")
   except ImportError:
     pass
-  print(f"{optimizer} chosen: {', '.join(f'{n}={chosen[n]:.4g}' for n in names)} "
+  print(f"{optimizer} chosen: {', '.join(f'{n}={chosen[n]:.4g}' for n in numeric)}"
+        f"{''.join(f', {n}={_shown(chosen[n])}' for n in static)} "
         f"({task.objective.column} {chosen['mean']:.4f})")
   rows = table.index[table.config == chosen.config]
   summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
@@ -251,6 +405,11 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
              **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
   return written, sweep_report.Chosen(
       summary, {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
+
+
+def _shown(value) -> str:
+  """A static value as written on the command line: 64, not 64.0."""
+  return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
 
 
 def compare(chosen: list[sweep_report.Chosen], tasks: dict, out: Path) -> list[Path]:

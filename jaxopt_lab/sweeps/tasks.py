@@ -1,11 +1,12 @@
 """The built-in sweep tasks, as pure runs (hparams, key) -> metrics.
 
 - `digits_training`: the one digits-training task every study and the CLI sweep use: a flax
-  MLP on sklearn's digits trained by `jaxopt_lab.train.train`, with the optimizer and penalty
-  built from a row of hyperparameters by the caller's `build`, and the regularizers the row
-  names (`REGULARIZERS`: dropout, augmentation, mixup, label smoothing, early stopping's
-  patience) applied by the training loop. Selection is on the validation accuracy; `test`
-  scores the test set for one chosen configuration.
+  MLP on sklearn's digits, one instance of `supervised.supervised_task` (bring your own model
+  and data), with the optimizer and penalty built from a row of hyperparameters by the
+  caller's `build`, and the regularizers the row names (`supervised.REGULARIZERS`: dropout,
+  augmentation, mixup, label smoothing, early stopping's patience) applied by the training
+  loop. Selection is on the validation accuracy; `test` scores the test set for one chosen
+  configuration.
 - `digits_task`: what `jaxopt-lab sweep` trains: a named optimizer on `digits_training`; any
   keyword of the optimizer factory, penalty strengths `l1` and `l2`, the regularizers and the
   schedule's own parameters (`eta_min`, `warmup_steps`, `decay_rate`) can be swept.
@@ -13,24 +14,21 @@
   the convergence theory; the objective is the final loss.
 """
 import inspect
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, check, is_concrete
+from jaxopt_lab._validation import is_concrete
 from jaxopt_lab.optim import schedules
+from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.sweeps.objective import Objective, Task
+from jaxopt_lab.sweeps.supervised import CLASSIFICATION, supervised_task
 from jaxopt_lab.train import losses
 from jaxopt_lab.train.data import digits, training_subset
-from jaxopt_lab.train.early_stopping import EarlyStopping
 from jaxopt_lab.train.models import MLP
-from jaxopt_lab.optim.aliases import BY_NAME
-from jaxopt_lab.sweeps.objective import Objective
-from jaxopt_lab.train.loop import TrainResult, evaluation_steps, run_curves, train
-from jaxopt_lab.train.losses import is_weight
-from jaxopt_lab.train.regularizers import Regularization
 
 SCHEDULES = {
     # name: (hyperparameters it reads beyond learning_rate, their defaults)
@@ -40,23 +38,6 @@ SCHEDULES = {
     "exponential": {"decay_rate": 0.995},
     "step": {},
 }
-
-
-REGULARIZERS = (*Regularization._fields, "patience")
-"""The regularizers a `digits_training` run applies when its row of hyperparameters names
-them: the fields of `jaxopt_lab.train.regularizers.Regularization`, and `patience`, which
-turns on early stopping (`jaxopt_lab.train.early_stopping.EarlyStopping`)."""
-
-
-class Task(NamedTuple):
-  name: str
-  run: Callable                 # (hparams: name -> scalar, key) -> metrics
-  objective: Objective
-  hyperparameters: tuple        # names the run accepts
-  test: Optional[Callable]      # (hparams: name -> float, seeds) -> test metrics, or None
-  eval_steps: Optional[np.ndarray] = None  # steps at which the validation curves are taken
-  check_value: Optional[Callable] = None   # (name, concrete value) -> None or ValueError,
-                                           # for names other than the optimizer's
 
 
 def optimizer_hyperparameters(optimizer: str) -> tuple:
@@ -113,9 +94,7 @@ def check_warmup(warmup, steps: int, call: str) -> None:
                      f"before the run does), got {float(warmup):g}")
 
 
-DIGITS_OBJECTIVE = Objective("best_val_accuracy", True, tiebreak="best_val_loss",
-                             maximized_curves=("val_accuracy",),
-                             divergence_curves=("train_loss", "val_loss"))
+DIGITS_OBJECTIVE = CLASSIFICATION
 
 
 def digits_training(build: Callable, *, hyperparameters: tuple = (), name: str = "digits",
@@ -124,22 +103,10 @@ def digits_training(build: Callable, *, hyperparameters: tuple = (), name: str =
                     train_size: Optional[int] = None, test_metrics: bool = False,
                     train_set_metrics: bool = False) -> Task:
   """An MLP (64 -> widths -> 10, `activation`) trained on digits for `steps` minibatch steps
-  by `build(hparams) -> (optimizer, penalty or None)`, with the `REGULARIZERS` the row of
+  by `build(hparams) -> (optimizer, penalty or None)`, with the regularizers the row of
   hyperparameters names (each a traced strength, so one sweep covers many), on the first
-  `train_size` training examples (default: all 1077).
-
-  The run returns the curves train_loss [steps], val_loss and val_accuracy [evaluations],
-  and how training went, per evaluation: update_ratio_1, ..., update_ratio_L (each weight
-  matrix's ||update|| / ||W||, input layer first), dead_relu_1, ... (each hidden layer's
-  fraction of units silent on the whole validation set) and nonfinite_steps; with
-  early stopping (`patience`), the scalars best_step and stopped_step. With
-  `train_set_metrics`, also train_set_loss and train_set_accuracy [evaluations] (the whole
-  training set, evaluation mode). With `test_metrics`, the final test_accuracy, test_loss,
-  test_precision and test_recall [classes], the weight matrices' norm weight_norm, and the
-  validation metrics of the parameters the run keeps (the best ones under early stopping)
-  kept_val_loss, kept_val_accuracy, kept_val_recall [classes] (and kept_train_loss with
-  `train_set_metrics`), for studies that report every run's test score next to the one
-  chosen on validation.
+  `train_size` training examples (default: all 1077): `supervised.supervised_task` on the
+  digits arrays, whose docstring lists the run's metrics (train_set_metrics, test_metrics).
   """
   data = digits(data_seed)
   if train_size is not None:
@@ -149,56 +116,20 @@ def digits_training(build: Callable, *, hyperparameters: tuple = (), name: str =
   def make_model(rngs):
     return MLP(64, widths, data.num_classes, activation, rngs=rngs)
 
-  def fit(hparams, key) -> TrainResult:
-    optimizer, penalty = build(hparams)
-    regularization = Regularization.from_hparams(hparams)
-    stopping = EarlyStopping(hparams["patience"]) if "patience" in hparams else None
-    return train(make_model, optimizer, data, key, steps=steps, batch_size=batch_size,
-                 eval_every=eval_every, penalty=penalty, regularization=regularization,
-                 early_stopping=stopping, train_set_metrics=train_set_metrics)
-
-  def run(hparams, key):
-    result = fit(hparams, key)
-    metrics = run_curves(result)
-    if "patience" in hparams:
-      metrics.update(best_step=result.best_step, stopped_step=result.stopped_step)
-    if test_metrics:
-      weights = [w for w in jax.tree.leaves(result.params) if is_weight(w)]
-      metrics.update(test_accuracy=result.test.accuracy, test_loss=result.test.loss,
-                     test_precision=result.test.precision, test_recall=result.test.recall,
-                     weight_norm=jnp.sqrt(sum(jnp.sum(w ** 2) for w in weights)),
-                     kept_val_loss=result.val.loss, kept_val_accuracy=result.val.accuracy,
-                     kept_val_recall=result.val.recall)
-      if train_set_metrics:
-        metrics.update(kept_train_loss=result.train_set.loss)
-    return metrics
-
-  def test(hparams, seeds):
-    hparams = {k: jnp.float32(v) for k, v in hparams.items()}
-    keys = jax.vmap(jax.random.key)(jnp.asarray(seeds, jnp.uint32))
-    accuracies = np.asarray(jax.jit(jax.vmap(lambda key: fit(hparams, key).test.accuracy))(keys))
-    return {"test_accuracy_mean": float(np.mean(accuracies)),
-            "test_accuracy_per_seed": ", ".join(f"{a:.4f}" for a in accuracies)}
-
-  def check_value(hparam: str, value: float):
-    if hparam == "patience":
-      EarlyStopping(value).check()
-    elif hparam in Regularization._fields:
-      Regularization(**{hparam: value}).check(data, call=name)
-    else:
-      check(name, **{hparam: (value, NONNEGATIVE)})
-
-  names = tuple(hyperparameters) + tuple(r for r in REGULARIZERS if r not in hyperparameters)
-  return Task(name, run, DIGITS_OBJECTIVE, names, test, evaluation_steps(steps, eval_every),
-              check_value)
+  return supervised_task(make_model, lambda hparams: build(hparams)[0], data, steps=steps,
+                         batch_size=batch_size, eval_every=eval_every,
+                         penalty=lambda hparams: build(hparams)[1],
+                         hyperparameters=hyperparameters, name=name, objective=DIGITS_OBJECTIVE,
+                         test_metrics=test_metrics, train_set_metrics=train_set_metrics)
 
 
 def digits_task(optimizer: str, *, widths=(64,), activation: str = "relu", steps: int = 500,
                 batch_size: int = 64, eval_every: int = 25, schedule: str = "constant",
-                data_seed: int = 0) -> Task:
+                data_seed: int = 0, train_size: Optional[int] = None) -> Task:
   """`optimizer` (a name of `BY_NAME`) under `schedule`, with optional penalties `l1` and `l2`
-  (lambda |W| and lambda |W|^2 on the weight matrices) and the `REGULARIZERS`, on
-  `digits_training`: the task `jaxopt-lab sweep` trains."""
+  (lambda |W| and lambda |W|^2 on the weight matrices) and the regularizers, on
+  `digits_training` (its first `train_size` training examples, default all): the task
+  `jaxopt-lab sweep` trains."""
   factory_names = optimizer_hyperparameters(optimizer)
   if schedule not in SCHEDULES:
     raise ValueError(f"--schedule {schedule}: unknown; choose from {', '.join(SCHEDULES)}")
@@ -214,10 +145,11 @@ def digits_task(optimizer: str, *, widths=(64,), activation: str = "relu", steps
 
   widths = tuple(int(w) for w in widths)
   label = f"digits-mlp{'-'.join(map(str, widths))}-{activation}-{optimizer}-{schedule}-{steps}"
+  label += "" if train_size is None else f"-train{train_size}"
   names = factory_names + ("l1", "l2") + tuple(SCHEDULES[schedule])
   return digits_training(build, hyperparameters=names, name=label, widths=widths,
                          activation=activation, steps=steps, batch_size=batch_size,
-                         eval_every=eval_every, data_seed=data_seed)
+                         eval_every=eval_every, data_seed=data_seed, train_size=train_size)
 
 
 def quadratic_task(optimizer: str, eigenvalues, *, steps: int = 200) -> Task:

@@ -21,13 +21,14 @@ from jaxopt_lab.train.data import Dataset, blobs, digits, spirals, training_subs
 from jaxopt_lab.train.data_parallel import data_mesh
 from jaxopt_lab.train.early_stopping import EarlyStopping
 from jaxopt_lab.train.loop import (
-    Metrics, TrainResult, evaluate, evaluation_steps, run_curves, train, trained_model)
+    Metrics, Training, TrainResult, TrainState, evaluate, evaluation_steps, run_curves, train,
+    trained_model, training)
 from jaxopt_lab.train.models import MLP, LinearClassifier
 from jaxopt_lab.train.regularizers import Regularization
 
 __all__ = [
     "Dataset", "digits", "blobs", "spirals", "training_subset", "MLP", "LinearClassifier",
-    "losses", "train", "evaluate", "evaluation_steps", "trained_model", "run_curves",
-    "TrainResult", "Metrics", "data_mesh", "save_checkpoint", "latest_checkpoint",
-    "checkpoint_paths", "save_tree", "restore_tree", "Regularization", "EarlyStopping",
-    "augment", "dropout", "soft_targets"]
+    "losses", "train", "training", "Training", "TrainState", "evaluate", "evaluation_steps",
+    "trained_model", "run_curves", "TrainResult", "Metrics", "data_mesh", "save_checkpoint",
+    "latest_checkpoint", "checkpoint_paths", "save_tree", "restore_tree", "Regularization",
+    "EarlyStopping", "augment", "dropout", "soft_targets"]

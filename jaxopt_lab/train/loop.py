@@ -27,7 +27,7 @@ outer scan over inner scans of `eval_every` steps. The dataset arrays are consta
 
 trains many configurations in one compiled program, with no host round trip.
 """
-from typing import Callable, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -109,13 +109,26 @@ def run_curves(result: TrainResult) -> dict:
   [steps]; val_loss, val_accuracy, nonfinite_steps, update_ratio_1..L (weight matrices in
   leaf order: input layer first for `MLP`), dead_relu_1..H (hidden layers) and, when
   measured, train_set_loss and train_set_accuracy [evaluations]."""
-  curves = {"train_loss": result.train_loss, "val_loss": result.val_loss,
-            "val_accuracy": result.val_accuracy, "nonfinite_steps": result.nonfinite_steps}
-  for kind, values in (("update_ratio", result.update_ratio), ("dead_relu", result.dead_fraction)):
-    curves.update({f"{kind}_{k + 1}": values[..., k] for k in range(values.shape[-1])})
+  records = {"val_loss": result.val_loss, "val_accuracy": result.val_accuracy,
+             "nonfinite_steps": result.nonfinite_steps, "update_ratio": result.update_ratio,
+             "dead_fraction": result.dead_fraction}
   if result.train_set_loss is not None:
-    curves.update(train_set_loss=result.train_set_loss,
-                  train_set_accuracy=result.train_set_accuracy)
+    records.update(train_set_loss=result.train_set_loss,
+                   train_set_accuracy=result.train_set_accuracy)
+  return segment_curves(result.train_loss, records)
+
+
+def segment_curves(train_loss: jax.Array, records: dict) -> dict:
+  """`run_curves` of a run's segment: `Training.advance`'s (train_loss, records)."""
+  curves = {"train_loss": train_loss, "val_loss": records["val_loss"],
+            "val_accuracy": records["val_accuracy"],
+            "nonfinite_steps": records["nonfinite_steps"]}
+  for kind, values in (("update_ratio", records["update_ratio"]),
+                       ("dead_relu", records["dead_fraction"])):
+    curves.update({f"{kind}_{k + 1}": values[..., k] for k in range(values.shape[-1])})
+  if "train_set_loss" in records:
+    curves.update(train_set_loss=records["train_set_loss"],
+                  train_set_accuracy=records["train_set_accuracy"])
   return curves
 
 
@@ -182,6 +195,165 @@ def _check_regularizers(model, data, loss, mesh, regularization, early_stopping)
     early_stopping.check()
 
 
+class TrainState(NamedTuple):
+  """Where a run stands between steps: what `Training.advance` continues from."""
+  params: nnx.State         # the model's parameters
+  opt_state: optax.OptState
+  order: jax.Array          # int32 [train size]: the current epoch's shuffle (data position)
+  stopping: Any             # EarlyStoppingState, or None without early stopping
+  key: jax.Array            # the run's PRNG key (its minibatch and noise keys derive from it)
+
+
+class Training(NamedTuple):
+  """`train` in resumable pieces (see `training`); train = init, advance(0, steps), result."""
+  init: Callable      # key -> TrainState before step 0
+  advance: Callable   # (state, start, count) -> (state, (train_loss [count], records))
+  result: Callable    # (state, train_loss [steps], records) -> TrainResult
+  steps: int
+  eval_every: int
+
+
+def training(make_model: Callable[[nnx.Rngs], nnx.Module],
+             optimizer: optax.GradientTransformation, data: Dataset, *, steps: int,
+             batch_size: int, eval_every: int = 100, penalty: Optional[Callable] = None,
+             loss: Callable = softmax_cross_entropy, drop_last: bool = False,
+             mesh: Optional[jax.sharding.Mesh] = None,
+             regularization: Optional[Regularization] = None,
+             early_stopping: Optional[EarlyStopping] = None,
+             train_set_metrics: bool = False) -> Training:
+  """The run `train` describes (same arguments), as `Training(init, advance, result)`:
+
+    state = init(key)                                   # the model from key, step 0
+    state, (losses, records) = advance(state, 0, 100)   # steps 0..99
+    state, (more, later) = advance(state, 100, 400)     # steps 100..499: the same numbers as
+                                                        # advance(state, 0, 500) in one go
+
+  `advance(state, start, count)` runs steps start .. start + count - 1 with validation after
+  every step t + 1 that is a multiple of eval_every and after the last step; `start` may be a
+  tracer but must not be batched under vmap (all lanes at the same step), and a segment must
+  begin at a multiple of eval_every. `records` holds, per evaluation in the segment,
+  val_loss, val_accuracy, dead_fraction, update_ratio, nonfinite_steps (and train_set_loss,
+  train_set_accuracy with `train_set_metrics`). `result(state, train_loss, records)` gives the
+  `TrainResult` of a finished run from its concatenated curves.
+  """
+  check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
+            batch_size=(batch_size, Interval(1, data.train_size, True, True)))
+  optimizer = optax.with_extra_args_support(optimizer)
+  checked, regularization = regularization, regularization or Regularization()
+  step_loss = softmax_cross_entropy if regularization.soft_targets else loss
+  per_epoch = batches_per_epoch(data.train_size, batch_size, drop_last)
+  built = {}
+
+  def graph(model=None):
+    """The model's graph definition, checked once: from `init`'s model, or (a segment traced
+    on its own) from the shapes of one `make_model` builds."""
+    if "graphdef" not in built:
+      model = nnx.eval_shape(lambda: make_model(nnx.Rngs(0))) if model is None else model
+      _check_regularizers(model, data, loss, mesh, checked, early_stopping)
+      built["graphdef"] = split_params(model)[0]
+    return built["graphdef"]
+
+  def init(key) -> TrainState:
+    init_key, _ = jax.random.split(key)
+    model = make_model(nnx.Rngs(init_key))
+    graph(model)
+    _, params = split_params(model)
+    stopping = None if early_stopping is None else early_stopping_init(params)
+    return TrainState(params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32),
+                      stopping, key)
+
+  def advance(state: TrainState, start, count: int):
+    graphdef = graph()
+    if mesh is None:
+      value_and_grad = data_value_and_grad(graphdef, step_loss, regularization.dropout)
+    else:
+      sharded = sharded_value_and_grad(graphdef, step_loss, mesh, batch_size)
+      value_and_grad = lambda params, x, y, weights, key: sharded(params, x, y, weights)
+    _, batch_key = jax.random.split(state.key)
+    noise_key = jax.random.fold_in(state.key, 2)
+
+    def step(carry, t):
+      params, opt_state, order, stopping = carry
+      epoch, batch = jnp.divmod(t, per_epoch)
+      # reshuffle once per epoch; t is never batched, so under vmap this stays a branch
+      order = jax.lax.cond(batch == 0, lambda: epoch_order(batch_key, epoch, data.train_size),
+                           lambda: order)
+      index, weights = take_batch(order, batch, batch_size)
+      batch_noise, dropout_key = jax.random.split(jax.random.fold_in(noise_key, t))
+      x, targets = regularize_batch(regularization, data, data.x_train[index],
+                                    data.y_train[index], batch_noise)
+      value, grads = value_and_grad(params, x, targets, weights, dropout_key)
+      if penalty is not None:
+        grads = jax.tree.map(jnp.add, grads, jax.grad(penalty)(params))
+      updates, new_state = optimizer.update(grads, opt_state, params, value=value)
+      finite = jnp.isfinite(value) & jnp.all(jnp.stack(
+          [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
+      new_params = optax.apply_updates(params, updates)
+      if stopping is not None:   # stopped: the parameters and the optimizer stay as they are
+        keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopping.stopped, b, a),
+                                             new, old)
+        new_params, new_state = keep(new_params, params), keep(new_state, opt_state)
+      # the update/weight ratio of the last step before each evaluation (t is never batched,
+      # so under vmap this stays a branch: the other steps skip its norms)
+      weights = sum(is_weight(w) for w in jax.tree.leaves(params))
+      ratios = jax.lax.cond(((t + 1) % eval_every == 0) | (t == steps - 1), update_ratios,
+                            lambda *_: jnp.zeros(weights), updates, params)
+      return (new_params, new_state, order, stopping), (value, ratios, ~finite)
+
+    def evaluate_at(params):
+      model = nnx.merge(graphdef, params)
+      val = evaluate(model, data.x_val, data.y_val, loss)
+      record = {"val_loss": val.loss, "val_accuracy": val.accuracy,
+                "dead_fraction": dead_fractions(model, data.x_val)}
+      if train_set_metrics:
+        seen = evaluate(model, data.x_train, data.y_train, loss)
+        record.update(train_set_loss=seen.loss, train_set_accuracy=seen.accuracy)
+      return record
+
+    def block(carry, ts):
+      carry, (values, ratios, bad) = jax.lax.scan(step, carry, ts)
+      params, opt_state, order, stopping = carry
+      record = evaluate_at(params)
+      if stopping is not None:
+        stopping, params = early_stopping_update(stopping, record["val_loss"], params,
+                                                 ts[-1] + 1, early_stopping)
+      record.update(update_ratio=ratios[-1], nonfinite_steps=jnp.sum(bad))
+      return (params, opt_state, order, stopping), (values, record)
+
+    blocks = count // eval_every
+    start = jnp.asarray(start, jnp.int32)
+    carry = (state.params, state.opt_state, state.order, state.stopping)
+    ts = start + jnp.arange(blocks * eval_every, dtype=jnp.int32).reshape(blocks, eval_every)
+    carry, (train_loss, records) = jax.lax.scan(block, carry, ts)
+    train_loss = train_loss.reshape(-1)
+    if count % eval_every:
+      carry, (tail, last) = block(
+          carry, start + jnp.arange(blocks * eval_every, count, dtype=jnp.int32))
+      train_loss = jnp.concatenate([train_loss, tail])
+      records = jax.tree.map(lambda curve, value: jnp.concatenate([curve, value[None]]),
+                             records, last)
+    return TrainState(*carry, state.key), (train_loss, records)
+
+  def result(state: TrainState, train_loss, records) -> TrainResult:
+    graphdef = graph()
+    params, stopping = state.params, state.stopping  # once stopped, the best ones, kept since
+    extra = {}
+    if stopping is not None:
+      extra.update(best_step=stopping.best_step,
+                   stopped_step=jnp.where(stopping.stopped, stopping.stopped_step, steps))
+    model = nnx.merge(graphdef, params)
+    if train_set_metrics:
+      extra.update(train_set_loss=records["train_set_loss"],
+                   train_set_accuracy=records["train_set_accuracy"],
+                   train_set=evaluate(model, data.x_train, data.y_train, loss))
+    return TrainResult(params, train_loss, records["val_loss"], records["val_accuracy"],
+                       evaluate(model, data.x_val, data.y_val, loss),
+                       evaluate(model, data.x_test, data.y_test, loss), records["update_ratio"],
+                       records["dead_fraction"], records["nonfinite_steps"], **extra)
+
+  return Training(init, advance, result, steps, eval_every)
+
+
 def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.GradientTransformation,
           data: Dataset, key: jax.Array, *, steps: int, batch_size: int, eval_every: int = 100,
           penalty: Optional[Callable] = None, loss: Callable = softmax_cross_entropy,
@@ -212,96 +384,12 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   a run it never stops ends with its last parameters, as without it (patience inf: off).
   `train_set_metrics` also evaluates the whole training set in evaluation mode (no
   augmentation, no dropout) at each evaluation: the training loss to compare with the
-  validation loss (the generalization gap).
+  validation loss (the generalization gap). `training` gives the same run in resumable
+  pieces.
   """
-  check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
-            batch_size=(batch_size, Interval(1, data.train_size, True, True)))
-  optimizer = optax.with_extra_args_support(optimizer)
-  init_key, batch_key = jax.random.split(key)
-  noise_key = jax.random.fold_in(key, 2)
-  model = make_model(nnx.Rngs(init_key))
-  _check_regularizers(model, data, loss, mesh, regularization, early_stopping)
-  graphdef, params = split_params(model)
-  regularization = regularization or Regularization()
-  step_loss = softmax_cross_entropy if regularization.soft_targets else loss
-  if mesh is None:
-    value_and_grad = data_value_and_grad(graphdef, step_loss, regularization.dropout)
-  else:
-    sharded = sharded_value_and_grad(graphdef, step_loss, mesh, batch_size)
-    value_and_grad = lambda params, x, y, weights, key: sharded(params, x, y, weights)
-
-  per_epoch = batches_per_epoch(data.train_size, batch_size, drop_last)
-
-  def step(carry, t):
-    params, state, order, stopping = carry
-    epoch, batch = jnp.divmod(t, per_epoch)
-    # reshuffle once per epoch; t is never batched, so under vmap this stays a branch
-    order = jax.lax.cond(batch == 0, lambda: epoch_order(batch_key, epoch, data.train_size),
-                         lambda: order)
-    index, weights = take_batch(order, batch, batch_size)
-    batch_noise, dropout_key = jax.random.split(jax.random.fold_in(noise_key, t))
-    x, targets = regularize_batch(regularization, data, data.x_train[index],
-                                  data.y_train[index], batch_noise)
-    value, grads = value_and_grad(params, x, targets, weights, dropout_key)
-    if penalty is not None:
-      grads = jax.tree.map(jnp.add, grads, jax.grad(penalty)(params))
-    updates, new_state = optimizer.update(grads, state, params, value=value)
-    finite = jnp.isfinite(value) & jnp.all(jnp.stack(
-        [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
-    new_params = optax.apply_updates(params, updates)
-    if stopping is not None:   # stopped: the parameters and the optimizer stay as they are
-      keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopping.stopped, b, a),
-                                           new, old)
-      new_params, new_state = keep(new_params, params), keep(new_state, state)
-    # the update/weight ratio of the last step before each evaluation (t is never batched,
-    # so under vmap this stays a branch: the other steps skip its norms)
-    weights = sum(is_weight(w) for w in jax.tree.leaves(params))
-    ratios = jax.lax.cond(((t + 1) % eval_every == 0) | (t == steps - 1), update_ratios,
-                          lambda *_: jnp.zeros(weights), updates, params)
-    return (new_params, new_state, order, stopping), (value, ratios, ~finite)
-
-  def evaluate_at(params):
-    model = nnx.merge(graphdef, params)
-    val = evaluate(model, data.x_val, data.y_val, loss)
-    record = {"val_loss": val.loss, "val_accuracy": val.accuracy,
-              "dead_fraction": dead_fractions(model, data.x_val)}
-    if train_set_metrics:
-      seen = evaluate(model, data.x_train, data.y_train, loss)
-      record.update(train_set_loss=seen.loss, train_set_accuracy=seen.accuracy)
-    return record
-
-  def block(carry, ts):
-    carry, (values, ratios, bad) = jax.lax.scan(step, carry, ts)
-    params, state, order, stopping = carry
-    record = evaluate_at(params)
-    if stopping is not None:
-      stopping, params = early_stopping_update(stopping, record["val_loss"], params,
-                                               ts[-1] + 1, early_stopping)
-    record.update(update_ratio=ratios[-1], nonfinite_steps=jnp.sum(bad))
-    return (params, state, order, stopping), (values, record)
-
-  blocks = steps // eval_every
-  stopping = None if early_stopping is None else early_stopping_init(params)
-  carry = (params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32), stopping)
-  ts = jnp.arange(blocks * eval_every, dtype=jnp.int32).reshape(blocks, eval_every)
-  carry, (train_loss, records) = jax.lax.scan(block, carry, ts)
-  train_loss = train_loss.reshape(-1)
-  if steps % eval_every:
-    carry, (tail, last) = block(carry, jnp.arange(blocks * eval_every, steps, dtype=jnp.int32))
-    train_loss = jnp.concatenate([train_loss, tail])
-    records = jax.tree.map(lambda curve, value: jnp.concatenate([curve, value[None]]), records,
-                           last)
-  params, stopping = carry[0], carry[3]   # once stopped, the best parameters, kept since
-  extra = {}
-  if stopping is not None:
-    extra.update(best_step=stopping.best_step,
-                 stopped_step=jnp.where(stopping.stopped, stopping.stopped_step, steps))
-  model = nnx.merge(graphdef, params)
-  if train_set_metrics:
-    extra.update(train_set_loss=records["train_set_loss"],
-                 train_set_accuracy=records["train_set_accuracy"],
-                 train_set=evaluate(model, data.x_train, data.y_train, loss))
-  return TrainResult(params, train_loss, records["val_loss"], records["val_accuracy"],
-                     evaluate(model, data.x_val, data.y_val, loss),
-                     evaluate(model, data.x_test, data.y_test, loss), records["update_ratio"],
-                     records["dead_fraction"], records["nonfinite_steps"], **extra)
+  run = training(make_model, optimizer, data, steps=steps, batch_size=batch_size,
+                 eval_every=eval_every, penalty=penalty, loss=loss, drop_last=drop_last, mesh=mesh,
+                 regularization=regularization, early_stopping=early_stopping,
+                 train_set_metrics=train_set_metrics)
+  state, (train_loss, records) = run.advance(run.init(key), 0, steps)
+  return run.result(state, train_loss, records)

@@ -68,7 +68,20 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--param", "learning_rate=log:0:1:4"], "low must be in (0, inf) for a log-uniform axis"),
+    (["--param", "learning_rate=loguniform:0:1:4"],
+     "--param learning_rate=loguniform:0:1:4: low must be in (0, inf) for loguniform, got 0"),
+    (["--param", "learning_rate=log:1e-4:1e-1:8"], "--param learning_rate=log:1e-4:1e-1:8: 'log' "
+     "is not an axis kind; did you mean loguniform (n random draws) or loggrid (n grid values)?"),
+    (["--param", "learning_rate="], "--param learning_rate=: the axis is empty; give values a,b,c"),
+    (["--param", "learning_rate=1e-3", "--search", "sobol"],
+     "argument --search: invalid choice: 'sobol' (choose from 'random', 'quasi-random', 'tpe')"),
+    (["--param", "learning_rate=1e-3", "--search", "tpe", "--search-batch", "0"],
+     "--search-batch must be an integer in [1, 2147483647], got 0"),
+    (["--param", "learning_rate=1e-3", "--search", "tpe", "--halving", "3"],
+     "--search tpe: proposes whole runs, so it cannot be combined with --halving 3"),
+    (["--param", "learning_rate=1e-3", "--param", "batch_size=32,64", "--search", "tpe"],
+     "--search tpe: runs one compiled program per batch, without static axes, got static axes "
+     "(batch_size)"),
     (["--param", "learning_rate=1e-3", "--param", "b1=1.0,0.9"], "b1 must be in [0, 1), got 1.0"),
     (["--param", "learning_rate=1e-3", "--param", "gamma=1"], "not a hyperparameter"),
     (["--param", "learning_rate=-1"], "learning_rate must be in [0, inf)"),
@@ -78,7 +91,7 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
      "(cutout_size=9.0): cutout_size must be in [0, 8], got 9.0"),
     (["--param", "learning_rate=1e-3", "--param", "patience=0"],
      "EarlyStopping(patience=0.0): patience must be in [1, inf], got 0.0"),
-    (["--param", "lr"], "assignment must be name=values"),
+    (["--param", "lr"], "--param lr: assignment must be NAME=AXIS"),
     (["--param", "learning_rate=1e-3", "--steps", "0"], "--steps must be a positive integer"),
     (["--param", "learning_rate=1e-3", "--steps", "abc"], "argument --steps: invalid int value"),
     (["--param", "learning_rate=1e-3", "--steps", "10", "--schedule", "warmup_cosine"],
@@ -104,6 +117,27 @@ def test_bad_arguments_give_one_line(arguments, message, tmp_path, capsys):
   error = capsys.readouterr().err.strip()
   assert code == 2 and message in error and len(error.splitlines()) == 1, error
   assert not list(tmp_path.rglob("chunk-*"))  # refused before any run was computed
+
+
+def test_tpe_search_runs_in_batches_and_needs_optuna_said_in_one_line(tmp_path, capsys,
+                                                                       monkeypatch):
+  flags = ["sweep", "--dataset", "quadratic", "--optimizer", "momentum", "--steps", "50",
+           "--param", "learning_rate=loguniform:1e-3:1:8", "--param", "beta=0.5,0.9",
+           "--search", "tpe", "--search-batch", "4", "--top-k", "2", "--fresh-seeds", "1",
+           "--quick"]
+  assert cli.main([*flags, "--out", str(tmp_path / "tpe")]) == 0
+  table = pd.read_csv(tmp_path / "tpe" / "results.csv")
+  assert list(table.batch) == [b for b in range(4) for _ in range(4)]   # 8 x 2 trials
+  assert set(table.beta) <= {0.5, 0.9} and table.learning_rate.between(1e-3, 1).all()
+  assert len(list((tmp_path / "tpe" / "round-0").glob("batch-*/chunks/chunk-*"))) >= 2
+  monkeypatch.setitem(sys.modules, "optuna", None)   # as if Optuna were not installed
+  capsys.readouterr()
+  assert cli.main([*flags, "--out", str(tmp_path / "none")]) == 2
+  error = capsys.readouterr().err.strip()
+  assert error.endswith("--search tpe: needs Optuna, which is not installed; install it with "
+                        "pip install 'jaxopt_lab[optuna]' (or pip install optuna), or choose "
+                        "random or quasi-random") and len(error.splitlines()) == 1, error
+  assert not list((tmp_path / "none").rglob("chunk-*"))  # refused before any run
 
 
 def test_bad_output_folders_give_one_line_before_any_compute(tmp_path, capsys):
