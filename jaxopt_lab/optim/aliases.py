@@ -7,8 +7,10 @@ them, in the name of the factory the user called:
   adam(b1=1.0)  ->  ValueError: adam(b1=1.0): b1 must be in [0, 1), got 1.0
 Each docstring names the torch.optim call it reproduces step for step.
 
-An optimizer is added by writing its factory here under `@optimizer`: that registers it in
-`BY_NAME` (the CLI, the studies and `minimize` read it) and in the public surface.
+An optimizer is added by writing its factory under `@optimizer`, here or in the module of its
+idea (optim/adam_family.py, sign_methods.py, ...; a new module is listed in optim/__init__.py,
+before minimize): that registers it in `BY_NAME` (the CLI, the studies and `minimize` read
+it) and in the public surface.
 """
 from typing import Callable
 
@@ -17,8 +19,9 @@ import optax
 from jaxopt_lab._validation import public_factory
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule
 from jaxopt_lab.optim.blocks import (
-    add_decayed_weights, scale_by_adagrad, scale_by_adam, scale_by_learning_rate,
+    scale_by_adagrad, scale_by_adam, scale_by_learning_rate,
     scale_by_momentum, scale_by_nesterov, scale_by_rmsprop)
+from jaxopt_lab.optim.masking import masked_decay
 
 BY_NAME: dict[str, Callable[..., optax.GradientTransformation]] = {}
 """Every first-order optimizer factory by name, in the order the lectures introduce them."""
@@ -80,12 +83,16 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar = 
 
 @optimizer
 def adamw(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar = 0.999,
-          eps: Scalar = 1e-8, weight_decay: Scalar = 1e-2) -> optax.GradientTransformation:
+          eps: Scalar = 1e-8, weight_decay: Scalar = 1e-2,
+          mask=None) -> optax.GradientTransformation:
   """AdamW: w <- w - lr (m_hat / (sqrt(v_hat) + eps) + weight_decay w) (torch.optim.AdamW).
 
-  The decay is decoupled from the moments and scaled by the learning rate.
+  The decay is decoupled from the moments and scaled by the learning rate. `mask`, as
+  optax.adamw's, selects the leaves that decay: a pytree of bools with the parameters'
+  structure (or a prefix of it), or a function params -> such a pytree; the unmarked leaves
+  are torch's second parameter group, with weight_decay=0 (see `masked`).
   """
-  return optax.chain(scale_by_adam(b1, b2, eps), add_decayed_weights(weight_decay),
+  return optax.chain(scale_by_adam(b1, b2, eps), masked_decay(weight_decay, mask),
                      scale_by_learning_rate(learning_rate))
 
 

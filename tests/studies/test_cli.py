@@ -17,12 +17,12 @@ def test_help_lists_every_study():
 
 
 def test_bad_argument_is_one_clear_line(tmp_path, capsys):
-  code = cli.main(["trajectories", "--quick", "--optimizers", "adam,lion", "--out",
+  code = cli.main(["trajectories", "--quick", "--optimizers", "adam,shampoo", "--out",
                    str(tmp_path)])
   error = capsys.readouterr().err.strip()
   assert code == 2
   assert error.splitlines() == [error]
-  assert "unknown lion" in error and "adam" in error
+  assert "unknown shampoo" in error and "adam" in error
 
 
 def test_trajectories_quick(tmp_path):
