@@ -14,7 +14,7 @@ from jax.tree_util import keystr, tree_flatten_with_path
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_int
 from jaxopt_lab.optim.adam_family import unchecked_nadam
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, safe_norm
+from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, safe_divide, safe_norm
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
 from jaxopt_lab.optim.blocks import scale_by_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
@@ -35,7 +35,7 @@ def orthogonalize_via_newton_schulz(x: jax.Array, ns_steps=5, eps: Scalar = 1e-8
   """
   transposed = x.shape[0] > x.shape[1]
   x = wide(x.T if transposed else x)
-  x = x / (safe_norm(x) + eps)
+  x = safe_divide(x, safe_norm(x) + eps)  # 0 for x = 0, even with eps = 0
   a, b, c = NS_COEFFICIENTS
 
   def iteration(_, x):

@@ -40,7 +40,8 @@ def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_pl
     g <- 0 where s < 0 (no move after a sign flip);   update = sign(g) step;   g_prev <- g
 
   Complex leaves: the real and imaginary parts separately, as torch. optax.scale_by_rprop
-  leaves the step size unclipped when s = 0; torch clips it (this does, as torch).
+  0.2.8 differs: it returns each step's update one step late (its first update is 0; optax
+  PR #1725), and leaves the step size unclipped when s = 0, where torch clips it.
   """
   if callable(learning_rate):
     raise ValueError(f"{caller('scale_by_rprop')}(learning_rate=<schedule>): learning_rate "

@@ -27,6 +27,7 @@ import optax
 from flax import nnx
 
 from jaxopt_lab._validation import Interval, check_int
+from jaxopt_lab.optim.averaging import evaluation_params
 from jaxopt_lab.train.data import Dataset, batches_per_epoch, epoch_order, take_batch
 from jaxopt_lab.train.data_parallel import sharded_value_and_grad
 from jaxopt_lab.train.losses import softmax_cross_entropy
@@ -44,7 +45,8 @@ class Metrics(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it)
+  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it): the
+                           # iterate average or schedule-free x when the optimizer keeps one
   train_loss: jax.Array    # [steps]: data loss of each step's minibatch, before its update
   val_loss: jax.Array      # [evaluations]: at `evaluation_steps(steps, eval_every)`
   val_accuracy: jax.Array  # [evaluations]
@@ -115,7 +117,8 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   `lambda p: losses.l2(p, 1e-4)`, is added to the objective but not to `train_loss`. The
   optimizer also receives the batch's data loss as `value` (optax's extra-args convention), so
   `reduce_on_plateau` can be chained in. Validation runs after every `eval_every` steps and
-  after the last. With a `mesh` (see `data_parallel.data_mesh`) each batch is split over the
+  after the last, on `evaluation_params(state, params)`: the parameters themselves, or the
+  average an averaging optimizer keeps, or schedule-free's x. With a `mesh` (see `data_parallel.data_mesh`) each batch is split over the
   mesh's devices and their gradients summed: synchronous data parallelism, equal to one
   device up to rounding.
   """
@@ -150,7 +153,7 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
 
   def block(carry, ts):
     carry, values = jax.lax.scan(step, carry, ts)
-    return carry, (values, *validate(carry[0]))
+    return carry, (values, *validate(evaluation_params(carry[1], carry[0])))
 
   blocks = steps // eval_every
   carry = (params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32))
@@ -162,7 +165,7 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
     train_loss = jnp.concatenate([train_loss, tail])
     val_loss, val_accuracy = (jnp.append(curve, value) for curve, value in
                               zip((val_loss, val_accuracy), last))
-  params = carry[0]
+  params = evaluation_params(carry[1], carry[0])
   model = nnx.merge(graphdef, params)
   return TrainResult(params, train_loss, val_loss, val_accuracy,
                      evaluate(model, data.x_val, data.y_val, loss),

@@ -1,6 +1,5 @@
 """Every optimizer against torch.optim, optax and the lectures' pseudocode, step for step, in
 float64; convergence on the zoo; one trace for any hyperparameter values; vmap equal to a loop."""
-import contextlib
 import functools
 
 import jax
@@ -12,48 +11,11 @@ from jax.flatten_util import ravel_pytree
 
 import jaxopt_lab as jl
 import reference as ref
-from helpers import multi_leaf_problem, run, trajectory
+from helpers import multi_leaf_problem, run, run_torch, trajectory
 from jaxopt_lab.theory.problems import quadratic, rosenbrock
 from optimizer_table import TABLE
 
 STEPS = 60
-
-
-@contextlib.contextmanager
-def torch_float64():
-  """torch's default dtype float64 while it runs: NAdam keeps its scalar mu_product (and
-  other optimizers their step counts) in the default dtype, float32 otherwise."""
-  default = torch.get_default_dtype()
-  torch.set_default_dtype(torch.float64)
-  try:
-    yield
-  finally:
-    torch.set_default_dtype(default)
-
-
-def run_torch(make, loss, params, steps, schedule=None):
-  """Iterates of a torch.optim optimizer fed the same float64 gradients as the JAX runs."""
-  with torch_float64():
-    return _run_torch(make, loss, params, steps, schedule)
-
-
-def _run_torch(make, loss, params, steps, schedule):
-  names = sorted(params)  # the order of jax's dict leaves, and of ravel_pytree
-  tensors = [torch.tensor(params[k], dtype=torch.float64, requires_grad=True) for k in names]
-  optimizer = make(tensors)
-  scheduler = schedule and torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-  grad = jax.jit(jax.grad(loss))
-  flat = lambda: np.concatenate([t.detach().numpy().ravel() for t in tensors])
-  path = [flat()]
-  for _ in range(steps):
-    grads = grad({k: t.detach().numpy() for k, t in zip(names, tensors)})
-    for k, t in zip(names, tensors):
-      t.grad = torch.from_numpy(np.array(grads[k]))
-    optimizer.step()
-    if scheduler:
-      scheduler.step()
-    path.append(flat())
-  return np.stack(path)
 
 
 def paths(optimizers: dict, steps: int) -> dict:
