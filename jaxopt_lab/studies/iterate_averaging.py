@@ -27,7 +27,8 @@ from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
 from jaxopt_lab.theory import problems
 
-DESCRIPTION = "Iterate averaging (Polyak-Ruppert, EMA) removes SGD's noise floor: theory vs Monte Carlo."
+DESCRIPTION = ("Iterate averaging (Polyak-Ruppert, EMA) removes SGD's noise floor: theory vs "
+               "Monte Carlo.")
 EIGENVALUES = np.array([0.2, 0.5, 1.0, 2.0])
 NOISE_STD = 0.1
 LEARNING_RATES = (0.1, 0.5)

@@ -118,9 +118,9 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   optimizer also receives the batch's data loss as `value` (optax's extra-args convention), so
   `reduce_on_plateau` can be chained in. Validation runs after every `eval_every` steps and
   after the last, on `evaluation_params(state, params)`: the parameters themselves, or the
-  average an averaging optimizer keeps, or schedule-free's x. With a `mesh` (see `data_parallel.data_mesh`) each batch is split over the
-  mesh's devices and their gradients summed: synchronous data parallelism, equal to one
-  device up to rounding.
+  average an averaging optimizer keeps, or schedule-free's x. With a `mesh` (see
+  `data_parallel.data_mesh`) each batch is split over the mesh's devices and their gradients
+  summed: synchronous data parallelism, equal to one device up to rounding.
   """
   check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
             batch_size=(batch_size, Interval(1, data.train_size, True, True)))
