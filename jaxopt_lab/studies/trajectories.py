@@ -36,13 +36,16 @@ def surfaces():
 
 
 def learning_rate_grid(quick: bool) -> np.ndarray:
-  return np.logspace(-4, 0, 17 if quick else 33)
+  """1e-4 to 10, 8 rates a decade (4 with --quick): sign methods want 1e-3, LARS (whose
+  trust coefficient is 1e-3) and Rprop's initial step several."""
+  return np.logspace(-4, 1, 21 if quick else 41)
 
 
-def paths(name: str, problem: problems.Problem, rates: np.ndarray, steps: int) -> np.ndarray:
-  """Iterates [rates, steps + 1, 2] of optimizer `name` at every learning rate, in one program."""
+def paths(names: list, problem: problems.Problem, rates: np.ndarray, steps: int) -> dict:
+  """Iterates [rates, steps + 1, 2] of each optimizer in `names` at every learning rate: every
+  optimizer vmapped over the rates, all of them in one compiled program (float64)."""
 
-  def run(rate):
+  def run(name, rate):
     optimizer = BY_NAME[name](rate)
 
     def step(carry, _):
@@ -55,8 +58,9 @@ def paths(name: str, problem: problems.Problem, rates: np.ndarray, steps: int) -
     _, path = jax.lax.scan(step, (w0, optimizer.init(w0)), length=steps)
     return jnp.concatenate([w0[None], path])
 
+  every = lambda rates: {name: jax.vmap(lambda r: run(name, r))(rates) for name in names}
   with jax.enable_x64(True):
-    return np.asarray(jax.jit(jax.vmap(run))(jnp.asarray(rates)))
+    return {name: np.asarray(path) for name, path in jax.jit(every)(jnp.asarray(rates)).items()}
 
 
 def suboptimality(problem: problems.Problem, path: np.ndarray) -> np.ndarray:
@@ -93,8 +97,9 @@ def main(args: argparse.Namespace) -> list[Path]:
   for problem, steps, _ in surfaces():
     steps = steps // 2 if args.quick else steps
     print(f"{problem.name}: {len(names)} optimizers x {len(rates)} learning rates x {steps} steps")
+    every = paths(names, problem, rates, steps)
     for name in names:
-      path = paths(name, problem, rates, steps)
+      path = every[name]
       gap = suboptimality(problem, path)
       best = best_rate(gap)
       reached = int(steps_to_tolerance(gap[best:best + 1])[0])
@@ -114,43 +119,55 @@ def _label(name, rate, reached):
   return f"{name}, lr {rate:.2g}: " + (f"{reached} steps" if reached >= 0 else "not reached")
 
 
+COLUMNS = 7  # small multiples per row
+
+
 def plot_paths(names, best_paths):
-  """Small multiples: one row per surface, one column per optimizer, contours of log(f - f*)."""
-  rows = surfaces()
-  fig, axes = plt.subplots(len(rows), len(names), figsize=(2.3 * len(names), 2.4 * len(rows)),
-                           squeeze=False)
-  for row, (problem, _, (x0, x1, y0, y1)) in zip(axes, rows):
+  """Small multiples: one band per surface, its optimizers COLUMNS to a row, contours of
+  log(f - f*)."""
+  surfaces_ = surfaces()
+  rows = -(-len(names) // COLUMNS)
+  width = min(len(names), COLUMNS)
+  fig = plt.figure(figsize=(2.3 * width, 2.45 * rows * len(surfaces_) + 0.6))
+  bands = fig.subfigures(len(surfaces_), 1)
+  for band, (problem, _, (x0, x1, y0, y1)) in zip(np.atleast_1d(bands), surfaces_):
+    axes = band.subplots(rows, width, squeeze=False).ravel()
     x, y = np.meshgrid(np.linspace(x0, x1, 200), np.linspace(y0, y1, 200))
     with jax.enable_x64(True):
       grid = jnp.stack([x.ravel(), y.ravel()], -1)
       z = np.asarray(jax.vmap(problem.loss)(grid)).reshape(x.shape) - problem.minimum
-    for ax, name in zip(row, names):
+    for ax, name in zip(axes, names):
       path, _, rate, reached = best_paths[problem.name, name]
       ax.contour(x, y, np.log10(z + 1e-3), levels=20, cmap="Greys", linewidths=0.5)
       ax.plot(path[:, 0], path[:, 1], ".-", color="tab:blue", lw=0.9, ms=2)
       ax.plot(*problem.start, "ko", ms=4)
       ax.plot(*problem.minimizer, "r*", ms=9)
       ax.set(xlim=(x0, x1), ylim=(y0, y1), xticks=[], yticks=[])
-      ax.set_title(_label(name, rate, reached), fontsize=8)
-    row[0].set_ylabel(f"{problem.name}\n$w_2$")
-  for ax in axes[-1]:
-    ax.set_xlabel("$w_1$")
-  fig.suptitle("Each optimizer at its fastest learning rate (black: start, red star: minimum, "
-               f"steps until f - f* < {TOLERANCE:g})")
-  fig.tight_layout()
+      ax.set_title(_label(name, rate, reached), fontsize=7)
+    for ax in axes[len(names):]:
+      ax.set_axis_off()
+    band.suptitle(f"{problem.name}: each optimizer at its fastest learning rate", fontsize=11)
+  fig.suptitle("Black: start, red star: minimum; steps until f - f* < "
+               f"{TOLERANCE:g} and stays there. Muon has no matrix here: a 2-D vector gets "
+               "its Adam part", y=1.0 + 0.15 / (rows * len(surfaces_)), fontsize=10)
   return fig
 
 
+def _style(i: int) -> dict:
+  """21+ distinguishable lines: 10 colors, then the same colors dashed, then dotted."""
+  return dict(color=plt.get_cmap("tab10")(i % 10), ls=["-", "--", ":"][i // 10 % 3])
+
+
 def plot_gaps(names, best_paths):
-  colors = plt.get_cmap("tab10")
-  fig, axes = plt.subplots(1, 3, figsize=(17, 4.6))
+  fig, axes = plt.subplots(1, 3, figsize=(19, 6.5))
   for ax, (problem, _, _) in zip(axes, surfaces()):
     for i, name in enumerate(names):
       _, gap, rate, reached = best_paths[problem.name, name]
-      ax.semilogy(np.maximum(gap, 1e-16), color=colors(i), lw=1.2,
-                  label=_label(name, rate, reached))
+      ax.semilogy(np.maximum(gap, 1e-16), lw=1.2, label=_label(name, rate, reached),
+                  **_style(i))
     ax.axhline(TOLERANCE, color="k", ls=":", lw=1, label="tolerance")
     ax.set(xlabel="step", ylabel="$f(w_t) - f^*$", title=problem.name, ylim=(1e-16, None))
-    ax.legend()
+    ax.legend(fontsize=6, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.12))
   fig.suptitle("Suboptimality per step at each optimizer's best learning rate")
+  fig.tight_layout()
   return fig

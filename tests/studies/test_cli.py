@@ -32,9 +32,12 @@ def test_trajectories_quick(tmp_path):
   table = pd.read_csv(tmp_path / "steps_to_tolerance.csv")
   assert len(table) == 3 * len(BY_NAME)
   assert set(table.optimizer) == set(BY_NAME)
-  # on the quadratic, every optimizer gets below tolerance at its best learning rate
-  quadratic = table[table.surface.str.startswith("quadratic")]
-  assert (quadratic.steps_to_tolerance < quadratic.steps_run).all(), quadratic
+  # on the quadratic, the lectures' optimizers all get below tolerance at their best rate;
+  # sign methods at a constant rate stall in an oscillation of size ~lr, above it
+  quadratic = table[table.surface.str.startswith("quadratic")].set_index("optimizer")
+  lectures = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw", "amsgrad"]
+  assert (quadratic.loc[lectures].steps_to_tolerance < quadratic.loc[lectures].steps_run).all()
+  assert quadratic.loc[["sign_sgd", "lion"]].steps_to_tolerance.isna().all()
 
 
 def test_run_study_rejects_options_the_study_does_not_take(tmp_path):
