@@ -14,6 +14,7 @@ import math
 from typing import Any, Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import keystr, tree_flatten_with_path
 
@@ -97,7 +98,18 @@ def _check_one(call: str, name: str, value: Any, interval: Interval, integer: bo
     raise ValueError(
         f"{call}({name}={shown}): {name} must be an integer in {interval}, got {shown}")
   if x not in interval:
-    raise ValueError(f"{call}({name}={shown}): {name} must be in {interval}, got {shown}")
+    raise ValueError(f"{call}({name}={shown}): {name} must be in {interval}, got {shown}"
+                     f"{_rounding_hint(value)}")
+
+
+def _rounding_hint(value: Any) -> str:
+  """Why a low-precision value may be out of range though its author's value was not."""
+  dtype = getattr(value, "dtype", None)
+  if dtype is None or not jnp.issubdtype(dtype, jnp.floating) or jnp.finfo(dtype).bits > 16:
+    return ""
+  return (f" (a {jnp.dtype(dtype).name} value, perhaps rounded: 0.999 is 1.0 in bfloat16; keep "
+          "hyperparameters in float32, e.g. optax.inject_hyperparams(..., "
+          "hyperparam_dtype=jnp.float32))")
 
 
 def _shown(value: Any, x: float) -> str:
@@ -110,7 +122,7 @@ def _scalar(call: str, name: str, value: Any) -> float:
     array = np.asarray(value)
   except Exception as error:  # jax raises several types for unconvertible objects
     raise ValueError(f"{call}({name}=...): {name} must be a real number, got {value!r}") from error
-  if array.dtype.kind not in "biuf":
+  if not (array.dtype.kind in "biu" or jnp.issubdtype(array.dtype, jnp.floating)):
     raise ValueError(f"{call}({name}={value!r}): {name} must be a real number, got {value!r}")
   if array.ndim:
     raise ValueError(
@@ -153,3 +165,15 @@ def _first_difference(a, b, a_name: str, b_name: str) -> str:
     return f"at {path_a}: {a_name} has its leaves in another order than {b_name}"
   return (f"in container types, with the same leaf paths: {jax.tree.structure(a)} vs "
           f"{jax.tree.structure(b)}")
+
+
+def check_flag(call: str, traceable: bool = False, **flags: Any) -> None:
+  """Raises ValueError unless each flag is True or False (a NumPy bool too). A `traceable`
+  flag may also be a boolean scalar array or tracer (it is used in jnp.where, not in an if)."""
+  call = caller(call)
+  for name, value in flags.items():
+    if isinstance(value, (bool, np.bool_)):
+      continue
+    if traceable and getattr(value, "dtype", None) == np.bool_ and np.ndim(value) == 0:
+      continue
+    raise ValueError(f"{call}({name}={value!r}): {name} must be True or False, got {value!r}")

@@ -4,12 +4,11 @@
 
 trains to TOTAL_STEPS, saving every SAVE_EVERY steps under DIR, resuming from DIR's latest
 checkpoint if there is one. --kill-at sends itself SIGKILL before step STEP; --kill-in-save
-sends it halfway through writing the checkpoint of step STEP, leaving a partial file.
+sends it when every file of step STEP's checkpoint is written but the folder is not yet
+renamed into place, leaving orbax's temporary folder.
 test_checkpoint.py imports `train` to run the same program in-process.
 """
 import argparse
-import io
-import json
 import os
 import signal
 import sys
@@ -25,7 +24,7 @@ from jaxopt_lab.train.checkpoint import latest_checkpoint, restore_tree, save_ch
 from jaxopt_lab.optim.nonfinite import skip_nonfinite
 
 TOTAL_STEPS = 40
-SAVE_EVERY = 3
+SAVE_EVERY = 5
 BATCH = 16
 
 
@@ -74,19 +73,20 @@ def train_step(state: TrainState) -> TrainState:
   return TrainState(optax.apply_updates(state.params, updates), opt_state, key, state.step + 1)
 
 
-def train(directory, stop_at: Optional[int] = None, on_stop=None) -> TrainState:
+def train(directory, stop_at: Optional[int] = None, on_stop=None, keep: int = 2) -> TrainState:
   """Runs (or resumes from the latest checkpoint) to TOTAL_STEPS, saving the state before every
-  SAVE_EVERY-th step.
+  SAVE_EVERY-th step and keeping the `keep` newest checkpoints.
 
   At step `stop_at` (after that step's save, before the step) it calls `on_stop`, which
   by default raises Interrupted.
   """
   path = latest_checkpoint(directory)
   state = initial_state() if path is None else restore_tree(path, like=initial_state())
+  resumed = None if path is None else int(state.step)  # saved already: steps only go forward
   while int(state.step) < TOTAL_STEPS:
     step = int(state.step)
-    if step % SAVE_EVERY == 0:
-      save_checkpoint(directory, step, state, keep=2)
+    if step % SAVE_EVERY == 0 and step != resumed:
+      save_checkpoint(directory, step, state, keep=keep)
     if step == stop_at:
       (on_stop or _raise_interrupted)()
     state = train_step(state)
@@ -101,21 +101,18 @@ def _kill_self():
   os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _kill_halfway_through_savez(step: int):
-  """Replaces np.savez so that the save of `step` writes half its bytes, then SIGKILL."""
-  real_savez = np.savez
+def _kill_halfway_through_save(step: int):
+  """Makes the save of `step` end in SIGKILL once orbax has written every file of it into its
+  temporary folder, just before the rename that would complete it."""
+  from orbax.checkpoint._src.path import atomicity
+  real_finalize = atomicity.AtomicRenameTemporaryPath.finalize
 
-  def savez(file, **arrays):
-    paths = [leaf["path"] for leaf in json.loads(bytes(arrays["meta"]))["leaves"]]
-    if int(arrays[f"leaf_{paths.index('.step')}"]) != step:
-      return real_savez(file, **arrays)
-    buffer = io.BytesIO()
-    real_savez(buffer, **arrays)
-    file.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    file.flush()
-    _kill_self()
+  async def finalize(self, *args, **kwargs):
+    if self.get_final().name == str(step):
+      _kill_self()
+    return await real_finalize(self, *args, **kwargs)
 
-  np.savez = savez
+  atomicity.AtomicRenameTemporaryPath.finalize = finalize
 
 
 def main(argv=None):
@@ -125,7 +122,7 @@ def main(argv=None):
   parser.add_argument("--kill-in-save", type=int)
   args = parser.parse_args(argv)
   if args.kill_in_save is not None:
-    _kill_halfway_through_savez(args.kill_in_save)
+    _kill_halfway_through_save(args.kill_in_save)
   train(args.directory, stop_at=args.kill_at, on_stop=_kill_self)
   return 0
 

@@ -23,7 +23,11 @@ import jaxopt_lab as jl
 from jaxopt_lab import theory
 from jaxopt_lab.optim import linesearch, schedules, second_order
 from jaxopt_lab.sweeps import space as search_space
-from jaxopt_lab.train import data, losses, models
+from jaxopt_lab.train import augment, data, losses, models
+from jaxopt_lab.train.dropout import dropout
+from jaxopt_lab.train.early_stopping import EarlyStopping
+from jaxopt_lab.train.regularizers import Regularization
+from jaxopt_lab.train.soft_targets import mixup, smooth_labels
 from jaxopt_lab.train.checkpoint import save_checkpoint
 from jaxopt_lab.diagnostics.gradient_check import gradcheck
 from jaxopt_lab.optim.nonfinite import skip_nonfinite
@@ -128,7 +132,7 @@ RELIABILITY = [
           [(-1, "in [0, 2147483647]"), (1.5, "an integer in [0, 2147483647]"),
            (2 ** 31, "in [0, 2147483647]")]),
     *rows("save_checkpoint", partial(save_checkpoint, "/nonexistent/never-written", tree={}),
-          "step", [(-1, "in [0, 10000000000)"), (2.5, "an integer in [0, ")]),
+          "step", [(-1, "in [0, 1000000000000000)"), (2.5, "an integer in [0, ")]),
     *rows("save_checkpoint", partial(save_checkpoint, "/nonexistent/never-written", tree={}),
           "keep", [(0, "in [1, inf)")], step=1),
 ]
@@ -151,6 +155,8 @@ DATA = [
           [(0, "in [1, 10]"), (11, "in [1, 10]")], size=10),
     *rows("minibatch", partial(data.minibatch, KEY, 0), "size", [(0, "in [1, inf)")],
           batch_size=1),
+    *rows("training_subset", partial(data.training_subset, data.blobs(n=30)), "size",
+          [(0, "in [1, 18]"), (19, "in [1, 18]")]),
 ]
 
 # -- schedules and reduce-on-plateau ------------------------------------------------------------
@@ -250,6 +256,51 @@ MODELS = [
           [(0, "in [1, inf)")], steps=10),
 ]
 
+# -- regularizers: strengths (traceable), image shapes, datasets without images -----------------
+
+X_FLAT, IMAGES_8 = jnp.zeros((4, 64)), jnp.zeros((4, 8, 8))
+ONE_HOT = jnp.eye(3)
+DIGITS_LIKE = TINY._replace(name="digits-like", image_shape=(8, 8))
+REGULARIZERS = [
+    *rows("dropout", partial(dropout, X_FLAT, KEY), "rate",
+          [(1.0, "in [0, 1)"), (-0.1, "in [0, 1)"), (NAN, "in [0, 1)")], trace=itself),
+    *rows("mixup", partial(mixup, X_FLAT[:3], ONE_HOT, KEY), "alpha",
+          [(-0.5, "in [0, inf)"), (INF, "in [0, inf)")], trace=itself),
+    *rows("smooth_labels", partial(smooth_labels, ONE_HOT), "epsilon", [(1.5, "in [0, 1]")],
+          trace=itself),
+    *rows("cutout", partial(augment.cutout, IMAGES_8, KEY), "size",
+          [(9, "in [0, 8]"), (-1, "in [0, 8]")], trace=itself),
+    *rows("cutout", partial(augment.cutout, IMAGES_8, KEY, 3), "count",
+          [(-1, "in [0, inf)"), (1.5, "an integer in [0, inf)")]),
+    *rows("translate", partial(augment.translate, IMAGES_8, KEY), "max_shift",
+          [(8, "in [0, 7]")], trace=itself),
+    *rows("rotate", partial(augment.rotate, IMAGES_8, KEY), "max_degrees",
+          [(200.0, "in [0, 180]")], trace=itself),
+    *rows("flip_horizontal", partial(augment.flip_horizontal, IMAGES_8, KEY), "probability",
+          [(1.5, "in [0, 1]")], trace=itself),
+    *[Bad(call, fn, {"images": X_FLAT, **extra}, "images",
+          "a batch of images of shape (batch, height, width), got shape (4, 64)", shown="...")
+      for call, fn, extra in [("translate", augment.translate, {"key": KEY, "max_shift": 1}),
+                              ("rotate", augment.rotate, {"key": KEY, "max_degrees": 10}),
+                              ("cutout", augment.cutout, {"key": KEY, "size": 2}),
+                              ("flip_horizontal", augment.flip_horizontal,
+                               {"key": KEY, "probability": 0.5})]],
+    *[Bad("Regularization", lambda data, **field: Regularization(**field).check(data),
+          {"data": data_, name: value}, name, fragment)
+      for data_, name, value, fragment in [
+          (TINY, "dropout", 1.0, "in [0, 1)"), (TINY, "mixup", -1.0, "in [0, inf)"),
+          (TINY, "label_smoothing", 2.0, "in [0, 1]"),
+          (DIGITS_LIKE, "cutout_size", 9, "in [0, 8]"),
+          (DIGITS_LIKE, "max_shift", 8, "in [0, 7]"),
+          (DIGITS_LIKE, "cutout_count", 0.5, "an integer in [0, inf)"),
+          (TINY, "max_shift", 1, "None for 'blobs', which holds no images (2 features"),
+          (TINY, "flip", 0.5, "None for 'blobs', which holds no images")]],
+    Bad("EarlyStopping", lambda **k: EarlyStopping(**k).check(), {"patience": 0}, "patience",
+        "in [1, inf]"),
+    Bad("EarlyStopping", lambda **k: EarlyStopping(**k).check(), {"patience": 3, "min_delta": -1.0},
+        "min_delta", "in [0, inf)"),
+]
+
 # -- theory: its functions raise with "call: ..." messages, listed under NONSTANDARD below --------
 
 # -- search spaces (the sweep's --param) and data splits -------------------------------------------
@@ -299,7 +350,7 @@ OTHERS = [
 ]
 
 TABLE_ROWS = (OPTIMIZERS + BLOCKS + VELOCITY_FORMS + RELIABILITY + DATA + SCHEDULES
-              + SECOND_ORDER + GRADCHECK + MODELS + SEARCH_SPACE + OTHERS)
+              + SECOND_ORDER + GRADCHECK + MODELS + REGULARIZERS + SEARCH_SPACE + OTHERS)
 IDS = [f"{row.call}-{row.arg or row.param}={row.shown or repr(row.value)}"[:80]
        for row in TABLE_ROWS]
 
@@ -354,10 +405,10 @@ SWEEP_CLI = [  # (flags, the flag named, the bad value as written, the valid ran
     (["--batch-size", "0"], "--batch-size", "0", "must be a positive integer"),
     (["--seeds", "0"], "--seeds", "0", "must be a positive integer"),
     (["--top-k", "0"], "--top-k", "0", "must be a positive integer"),
-    (["--refine", "-1"], "--refine", "-1", "must be >= 0"),
+    (["--refine", "-1"], "--refine", "-1", "must be an integer in [0, 100]"),
     (["--memory-gb", "0"], "--memory-gb", "0", "must be positive"),
     (["--dataset", "quadratic", "--condition-number", "0.5"], "--condition-number", "0.5",
-     "must be >= 1"),
+     "must be a number in [1, "),
     (["--optimizer", "shampoo"], "--optimizer", "shampoo", "choose from"),
     (["--widths", "a,b"], "--widths", "a,b", "expected integers"),
 ]

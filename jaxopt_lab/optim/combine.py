@@ -2,6 +2,8 @@
 import jax
 import optax
 
+from jaxopt_lab.optim.base import check_transforms
+
 __all__ = ["one_of"]
 
 
@@ -10,6 +12,7 @@ def one_of(transforms: list, index) -> optax.GradientTransformationExtraArgs:
   optimizer as one more hyperparameter: every candidate updates its own state from the same
   gradients, and the chosen one's updates are returned (lax.select_n; the others are unused).
   The cost is every candidate's update at every step."""
+  check_transforms("one_of", "transforms", list(transforms), at_least_one=True)
   transforms = [optax.with_extra_args_support(t) for t in transforms]
 
   def init(params):

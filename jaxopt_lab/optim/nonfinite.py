@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lab._validation import Interval, check_int
+from jaxopt_lab.optim.base import check_transforms
 
 __all__ = ["skip_nonfinite", "SkipNonfiniteState", "all_finite"]
 
@@ -67,6 +68,7 @@ def skip_nonfinite(inner: optax.GradientTransformation,
   and under `vmap` every lane keeps its own counters. The inner update is always computed
   (its result is what gets checked).
   """
+  check_transforms("skip_nonfinite", "inner", [inner])
   check_int("skip_nonfinite",
             max_consecutive_errors=(max_consecutive_errors, Interval(0, INT32_MAX, True, True)))
   inner = optax.with_extra_args_support(inner)

@@ -36,7 +36,7 @@ def reduce_on_plateau(factor: Scalar = 0.1, patience: Scalar = 10, rtol: Scalar 
 
   Every `accumulation_size` calls, the mean v of their values is evaluated as torch does:
 
-    improved = v < (1 - rtol) best - atol;   best <- v if improved
+    improved = v < best - rtol |best| - atol;   best <- v if improved
     plateau <- 0 if improved else plateau + 1
     if cooldown_count > 0:  cooldown_count <- cooldown_count - 1;  plateau <- 0
     if plateau > patience:  scale <- max(factor scale, min_scale);  plateau <- 0;
@@ -63,7 +63,10 @@ def reduce_on_plateau(factor: Scalar = 0.1, patience: Scalar = 10, rtol: Scalar 
                                 avg_value=jnp.zeros([], float))
 
   def evaluate(state, value):
-    improved = value < (1 - rtol) * state.best_value - atol
+    best = state.best_value
+    # best - rtol |best| - atol, and +inf before the first value (where inf - inf is NaN)
+    threshold = jnp.where(jnp.isfinite(best), best - rtol * jnp.abs(best) - atol, best)
+    improved = value < threshold
     best = jnp.where(improved, value, state.best_value)
     plateau = jnp.where(improved, 0, state.plateau_count + 1)
     cooling = state.cooldown_count > 0

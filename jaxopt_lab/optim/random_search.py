@@ -21,6 +21,16 @@ __all__ = ["random_search", "random_local_search", "SearchResult"]
 COUNT = Interval(1, float("inf"))
 
 
+def _check_key(call: str, key) -> None:
+  """A PRNG key: jax.random.key(...) or a legacy jax.random.PRNGKey(...) (uint32, shape (2,))."""
+  dtype = getattr(key, "dtype", None)
+  typed = dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+  legacy = dtype == jnp.uint32 and jnp.shape(key) == (2,)
+  if not (typed and jnp.ndim(key) == 0 or legacy):
+    raise ValueError(f"{call}(key={key!r:.40}): key must be one PRNG key, jax.random.key(seed), "
+                     f"got {key!r:.40}")
+
+
 class SearchResult(NamedTuple):
   params: object            # the best parameters found (the pytree structure of the input)
   losses: jax.Array         # [trials]: the loss of each trial's candidate
@@ -32,6 +42,7 @@ def random_search(loss: Callable, like, key: jax.Array, trials: int, scale: floa
   """Best of `trials` guesses: W_k ~ N(0, scale^2 I) with the shapes of `like`, k = 1..trials;
   returns argmin_k loss(W_k). Candidates are evaluated `batch_size` at a time (lax.map) and
   regenerated from their key, so memory does not grow with `trials`."""
+  _check_key("random_search", key)
   check_int("random_search", trials=(trials, COUNT), batch_size=(batch_size, COUNT))
   check("random_search", scale=(scale, POSITIVE))
   flat, unravel = ravel_pytree(like)
@@ -47,6 +58,7 @@ def random_search(loss: Callable, like, key: jax.Array, trials: int, scale: floa
 def random_local_search(loss: Callable, start, key: jax.Array, trials: int,
                         step_size: float = 1e-3) -> SearchResult:
   """W_try = W + step_size N(0, I); W <- W_try if loss(W_try) < loss(W), for `trials` tries."""
+  _check_key("random_local_search", key)
   check_int("random_local_search", trials=(trials, COUNT))
   check("random_local_search", step_size=(step_size, POSITIVE))
   flat, unravel = ravel_pytree(start)

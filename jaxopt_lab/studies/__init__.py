@@ -10,6 +10,10 @@ import importlib
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
+
+from jaxopt_lab.files import output_folder
+
 REGISTRY = {
     "flagship": "flagship",
     # hyperparameter sweeps: vmapped, sharded, resumable
@@ -33,8 +37,11 @@ REGISTRY = {
     "schedules": "schedules",
     "schedules-on-digits": "schedules_on_digits",
     "random-search": "random_search",
-    # gradient checks and gradient flow
+    "regularization": "regularization",
+    "batch-size": "batch_size",
+    # gradient checks, gradient flow and training diagnosis
     "gradient-flow": "gradient_flow",
+    "diagnose": "diagnose",
 }
 """Every study by its command name -> its module in this package."""
 
@@ -55,6 +62,25 @@ def names_in(flag: str, text: str, choices) -> list[str]:
   return names
 
 
+SEED_MAX = 2 ** 32 - 1         # seeds of NumPy, sklearn and jax.random.key
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+KAPPA_MAX = float(1 / np.finfo(np.float32).tiny)  # condition numbers: 1 / kappa stays normal
+
+
+def check_option(flag: str, value, low, high, why: str = "") -> None:
+  """Raises a one-line ValueError unless `value` (an int or float option) is in [low, high]:
+    check_option("--chains", 1, 2, 65536)
+    ->  ValueError("--chains must be an integer in [2, 65536], got 1")"""
+  if not low <= value <= high:  # NaN fails too
+    kind = "an integer" if isinstance(value, int) else "a number"
+    raise ValueError(f"{flag} must be {kind} in [{_shown(low)}, {_shown(high)}]{why}, got "
+                     f"{_shown(value)}")
+
+
+def _shown(x) -> str:
+  return str(x) if isinstance(x, int) else f"{x:g}"
+
+
 def run_study(name: str, out: Path, quick: bool = False, **options) -> list[Path]:
   """Runs a study as `jaxopt-lab <name> --out <out> [--quick]` would, `options` (its argument
   names, e.g. steps=100) replacing its defaults; returns the paths it wrote."""
@@ -66,4 +92,5 @@ def run_study(name: str, out: Path, quick: bool = False, **options) -> list[Path
   if unknown:
     raise ValueError(f"run_study({name!r}): no option {', '.join(unknown)}; it takes "
                      f"{', '.join(sorted(defaults)) or 'none'}")
-  return module.main(argparse.Namespace(out=Path(out), quick=quick, **{**defaults, **options}))
+  out = output_folder(f"run_study({name!r}, out=...)", out)
+  return module.main(argparse.Namespace(out=out, quick=quick, **{**defaults, **options}))

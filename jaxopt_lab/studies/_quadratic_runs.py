@@ -18,8 +18,9 @@ def _runs(factory: Callable[..., optax.GradientTransformation], hyperparameters:
   count = columns[0].size if columns else 1
   hessians = np.asarray(hessians, np.float64)
   hessians = np.broadcast_to(hessians, (count,) + hessians.shape[-2:])
+  starts = np.broadcast_to(np.asarray(start, np.float64), (count, hessians.shape[-1]))
 
-  def run(values, hessian):
+  def run(values, hessian, w0):
     optimizer = factory(**dict(zip(names, values)))
 
     def step(carry, _):
@@ -28,19 +29,19 @@ def _runs(factory: Callable[..., optax.GradientTransformation], hyperparameters:
       w = optax.apply_updates(w, updates)
       return (w, state), observe(w)
 
-    w0 = jnp.asarray(start, jnp.float64)
     _, path = jax.lax.scan(step, (w0, optimizer.init(w0)), length=steps)
     return jnp.concatenate([observe(w0)[None], path])
 
   with jax.enable_x64(True):
     values = tuple(jnp.asarray(c.ravel()) for c in columns)
-    return np.asarray(jax.jit(jax.vmap(run))(values, jnp.asarray(hessians)))
+    return np.asarray(jax.jit(jax.vmap(run))(values, jnp.asarray(hessians), jnp.asarray(starts)))
 
 
 def iterates(factory, hyperparameters: dict, hessians, start, steps: int) -> np.ndarray:
   """[configurations, steps + 1, n]: w_0..w_steps of factory(**one configuration) for each
   configuration (the hyperparameter arrays broadcast together and are flattened; `hessians`
-  is one [n, n] matrix or one per configuration)."""
+  is one [n, n] matrix or one per configuration, `start` one [n] vector or one per
+  configuration)."""
   return _runs(factory, hyperparameters, hessians, start, steps, lambda w: w)
 
 

@@ -26,6 +26,7 @@ from jaxopt_lab.optim.minimize import METHODS, minimize
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
 from jaxopt_lab.optim.second_order import lbfgs
+from jaxopt_lab.studies import FLOAT32_MAX, SEED_MAX, check_option
 
 DESCRIPTION = ("Full-batch softmax regression on digits: GD, momentum, Adam, L-BFGS, Newton to a "
                "tolerance; L-BFGS on minibatches (PNG + CSV).")
@@ -136,12 +137,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  if not args.l2 > 0:
-    raise ValueError(f"--l2 must be positive (for a unique optimum), got {args.l2}")
-  if not args.tol > 0:
-    raise ValueError(f"--tol must be positive, got {args.tol}")
-  if args.repeats < 1:
-    raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
+  check_option("--l2", args.l2, 1e-300, FLOAT32_MAX, " (positive, for a unique optimum)")
+  check_option("--tol", args.tol, 1e-300, FLOAT32_MAX)
+  check_option("--repeats", args.repeats, 1, 1000)
+  check_option("--seed", args.seed, 0, SEED_MAX)
   max_steps = 2000 if args.quick else 20000
   repeats = 1 if args.quick else args.repeats
   methods = ["gd", "lbfgs", "newton-cg"] if args.quick else list(METHOD_GRID)

@@ -26,6 +26,7 @@ from jaxopt_lab.optim.aliases import sgd
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
 from jaxopt_lab.optim.clipping import clip_by_global_norm
+from jaxopt_lab.studies import SEED_MAX, check_option
 from optax import chain
 
 DESCRIPTION = ("Vanishing/exploding gradients: per-layer gradient norms vs depth, Jacobian "
@@ -51,12 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
+  check_option("--max-depth", args.max_depth, 2, 40)
+  check_option("--width", args.width, 1, 4096)
+  check_option("--seed", args.seed, 0, SEED_MAX)
   max_depth, width = (min(args.max_depth, 4), min(args.width, 32)) if args.quick else (
       args.max_depth, args.width)
-  if not 2 <= max_depth <= 40:
-    raise ValueError(f"--max-depth must be in [2, 40], got {args.max_depth}")
-  if width < 1:
-    raise ValueError(f"--width must be positive, got {args.width}")
   data = digits(args.seed)
   x, y = data.x_train, data.y_train
   if args.quick:

@@ -4,7 +4,9 @@ rates 0.01, 0.1, 1 and 100.
 The gradient is 2w, so each step multiplies w by 1 - 2 lr: 0.98 (slow convergence), 0.8
 (fast convergence), -1 (oscillation for ever), -199 (divergence), as `theory.gd_rate(lr, 2)`
 predicts. Real runs of `jaxopt_lab.sgd` are drawn on the parabola, in the plane and as
-|w_k| against the theory |1 - 2 lr|^k |w_0|. Writes lecture_exercise.png and
+|w_k| against the theory |1 - 2 lr|^k |w_0|. In the plane each learning rate starts from its
+own point on the circle |w_0| = sqrt(1.25) (f is isotropic, so every distance and rate is the
+same as from (1, 0.5)), so that the four paths stay apart. Writes lecture_exercise.png and
 lecture_exercise.csv.
 
   jaxopt-lab lecture-exercise --out results/lecture-exercise
@@ -25,7 +27,9 @@ from jaxopt_lab.studies._quadratic_runs import iterates
 DESCRIPTION = "GD on x^2 and x^2 + y^2 at lr 0.01, 0.1, 1, 100: converge, oscillate, diverge."
 LEARNING_RATES = (0.01, 0.1, 1.0, 100.0)
 CURVATURE = 2.0  # the Hessian of x^2 (and of x^2 + y^2, in every direction)
-STARTS = {"f(x) = x²": [1.0], "f(x, y) = x² + y²": [1.0, 0.5]}
+STARTS = {  # one start per learning rate: in the plane, four points on the circle |w| = √1.25
+    "f(x) = x²": [[1.0]] * len(LEARNING_RATES),  # so that the four paths stay apart
+    "f(x, y) = x² + y²": [[1.0, 0.5], [-1.0, 0.5], [0.5, 1.0], [0.5, -1.0]]}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +60,7 @@ def main(args: argparse.Namespace) -> list[Path]:
   steps = 30 if args.quick else 60
   rows, runs = [], {}
   for problem, start in STARTS.items():
-    hessian = CURVATURE * np.eye(len(start))
+    hessian = CURVATURE * np.eye(len(start[0]))
     paths = iterates(jl.sgd, {"learning_rate": LEARNING_RATES}, hessian, start, steps)
     runs[problem] = paths
     for learning_rate, path in zip(LEARNING_RATES, paths):
@@ -77,8 +81,8 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(runs, table):
-  fig = plt.figure(figsize=(15, 8.5))
-  grid = fig.add_gridspec(2, 4, height_ratios=[1, 1.25])
+  fig = plt.figure(figsize=(15, 9), layout="constrained")
+  grid = fig.add_gridspec(2, 4, height_ratios=[1, 1.3])
   colors = dict(zip(LEARNING_RATES, ["tab:blue", "tab:green", "tab:orange", "tab:red"]))
   line = runs["f(x) = x²"][..., 0]
   x = np.linspace(-1.6, 1.6, 200)
@@ -90,40 +94,49 @@ def plot(runs, table):
     ax.plot(path[inside], path[inside] ** 2, "o-", color=colors[learning_rate], ms=4, lw=0.8)
     ax.plot(path[0], path[0] ** 2, "ko", ms=6)
     if not inside.all():
-      ax.annotate(f"w_1 = {path[1]:.0f}, w_2 = {path[2]:.3g}: off the plot", (0, 2.2),
-                  ha="center", fontsize=8, color=colors[learning_rate])
+      ax.annotate(f"w_1 = {path[1]:.0f}, w_2 = {path[2]:.3g}:\noff the plot", (0, 2.1),
+                  ha="center", fontsize=9, color=colors[learning_rate])
     ax.set(xlim=(-1.6, 1.6), ylim=(-0.1, 2.6), xlabel="x", ylabel="f(x) = x²",
            title=f"lr = {learning_rate:g}: x ← {1 - CURVATURE * learning_rate:g} x\n"
                  f"{predicted_regime(learning_rate)}")
   plane = fig.add_subplot(grid[1, :2])
-  u, v = np.meshgrid(np.linspace(-1.5, 1.5, 200), np.linspace(-1, 1, 200))
-  plane.contour(u, v, u ** 2 + v ** 2, levels=12, colors="0.75", linewidths=0.6)
+  u, v = np.meshgrid(np.linspace(-1.5, 1.5, 200), np.linspace(-1.25, 1.25, 200))
+  plane.contour(u, v, u ** 2 + v ** 2, levels=12, colors="0.8", linewidths=0.6)
   for learning_rate, path in zip(LEARNING_RATES, runs["f(x, y) = x² + y²"]):
-    shown = path[np.all(np.abs(path) <= 1.5, axis=-1)]
-    note = (" (leaves the plot after w_0)" if len(shown) < len(path) else
-            " (jumps between w_0 and -w_0)" if learning_rate == 1 else "")
-    plane.plot(shown[:, 0], shown[:, 1], "o--" if learning_rate == 1 else "o-",
-               color=colors[learning_rate], ms=3, lw=0.8, label=f"lr = {learning_rate:g}{note}")
-  plane.plot(1.0, 0.5, "ko", ms=6, label="start (1, 0.5)")
-  plane.plot(0, 0, "k*", ms=10, label="minimum")
-  plane.set(xlim=(-1.5, 1.5), ylim=(-1, 1), aspect="equal", xlabel="x", ylabel="y",
-            title="f(x, y) = x² + y²: iterates in the plane")
-  plane.legend(loc="lower left", fontsize=8)
+    color, start = colors[learning_rate], path[0]
+    shown = path[np.all(np.abs(path) <= 1.25, axis=-1)]
+    plane.plot(shown[:, 0], shown[:, 1], "o--" if learning_rate == 1 else "o-", color=color,
+               ms=3, lw=0.8)
+    outward = start / np.linalg.norm(start)
+    words = f"lr = {learning_rate:g}" + (": w_0 ↔ -w_0" if learning_rate == 1 else "")
+    if len(shown) < len(path):  # the first step leaves the plot: an arrow toward w_1
+      edge = path[1] / np.max(np.abs(path[1]) / [1.5, 1.25])
+      plane.annotate("", edge, xytext=start, arrowprops=dict(arrowstyle="->", color=color))
+      words += f": w_1 = ({path[1][0]:.4g}, {path[1][1]:.4g}), off the plot"
+    plane.annotate(words, start, xytext=24 * outward, textcoords="offset points", ha="center",
+                   va="center", fontsize=9, bbox=dict(boxstyle="round", fc="white", ec=color))
+  plane.plot(0, 0, "k*", ms=10)
+  plane.annotate("minimum", (0, 0), xytext=(8, -12), textcoords="offset points", fontsize=9)
+  plane.set(xlim=(-1.5, 1.5), ylim=(-1.25, 1.25), aspect="equal", xlabel="x", ylabel="y",
+            title=f"f(x, y) = x² + y²: iterates in the plane, {len(path) - 1} steps from four "
+                  "starts\non the circle |w_0| = √1.25 (the rates do not depend on the direction)")
   decay = fig.add_subplot(grid[1, 2:])
   for learning_rate, path in zip(LEARNING_RATES, runs["f(x, y) = x² + y²"]):
+    color = colors[learning_rate]
     distances = np.linalg.norm(path, axis=-1)
     steps = np.arange(len(distances))
     rate = float(theory.gd_rate(learning_rate, CURVATURE))
     measured = table[(table.problem == "f(x, y) = x² + y²") &
                      (table.learning_rate == learning_rate)].measured_rate.iloc[0]
-    decay.semilogy(steps, rate ** steps * distances[0], color=colors[learning_rate], lw=1.5,
-                   label=f"lr = {learning_rate:g}: theory |1 - 2 lr|^k = {rate:g}^k")
-    decay.semilogy(steps, distances, "o", color=colors[learning_rate], ms=3.5, mfc="none",
-                   label=f"lr = {learning_rate:g}: run, measured rate {measured:.4g}")
-  decay.set(ylim=(1e-7, 1e9), xlabel="step k", ylabel="|w_k - w*|",
-            title="Distance to the minimum: theory lines, runs of jaxopt_lab.sgd as circles")
-  decay.legend(fontsize=7, ncol=2, loc="lower left")
+    decay.semilogy(steps, rate ** steps * distances[0], color=color, lw=1.5)
+    decay.semilogy(steps, distances, "o", color=color, ms=3.5, mfc="none")
+    decay.plot([], [], "-o", color=color, lw=1.5, ms=3.5, mfc="none",  # the key only
+               label=f"lr = {learning_rate:g}: theory {rate:g}^k; run measured {measured:.4g}")
+  decay.set(ylim=(1e-8, 1e9), xlim=(-1.5, steps[-1] + 1.5), xlabel="step k",
+            ylabel="|w_k - w*|",
+            title="Distance to the minimum: lines |1 - 2 lr|^k |w_0| (theory), circles: runs "
+                  "of jaxopt_lab.sgd")
+  decay.legend(fontsize=9, loc="lower left")
   fig.suptitle("The lecture exercise: gradient descent w ← w - lr ∇f = (1 - 2 lr) w on "
                "f(x) = x² and f(x, y) = x² + y²")
-  fig.tight_layout()
   return fig

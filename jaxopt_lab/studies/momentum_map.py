@@ -65,44 +65,46 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(table: pd.DataFrame, paths: np.ndarray, grid: int):
-  fig = plt.figure(figsize=(15, 8.2))
-  ax = fig.add_axes([0.05, 0.08, 0.5, 0.82])
+  fig = plt.figure(figsize=(15, 8.4), layout="constrained")
+  left, right = fig.subfigures(1, 2, width_ratios=[1.1, 1], wspace=0.02)
+  ax = left.subplots()
   draw_momentum_rate_map(ax, np.linspace(0, 4, grid), np.linspace(0, 1, grid), 1.0)
   ax.set_xlabel("αλ (learning rate × eigenvalue)")
-  ax.text(1.5, 0.66, "ripples\n(complex roots, ρ = √β)", color="white", ha="center",
-          fontsize=10, weight="bold")
-  ax.text(3.3, 0.45, "divergence", ha="center", fontsize=10, weight="bold",
-          backgroundcolor="white")
   box = dict(boxstyle="round", fc="white", alpha=0.9)
-  for text, tip, where in [("monotonic decrease\n(real roots > 0)", (0.2, 0.2), (0.7, 0.34)),
+  ax.text(1.5, 0.66, "ripples\n(complex roots, ρ = √β)", ha="center", fontsize=10,
+          weight="bold", bbox=box)
+  ax.text(3.3, 0.45, "divergence", ha="center", fontsize=10, weight="bold", bbox=box)
+  for text, tip, where in [("monotonic decrease\n(real roots > 0)", (0.2, 0.2), (0.75, 0.38)),
                            ("oscillations\n(real roots < 0)", (2.1, 0.1), (3.05, 0.2))]:
-    ax.annotate(text, tip, xytext=where, ha="center", fontsize=8, bbox=box,
+    ax.annotate(text, tip, xytext=where, ha="center", fontsize=9, bbox=box,
                 arrowprops=dict(arrowstyle="->"))
   letters = "ABCDE"
-  for letter, row in zip(letters, table.itertuples()):
-    ax.plot(row.scaled_step, row.beta, "o", ms=9, mfc="white", mec="black")
-    ax.annotate(letter, (row.scaled_step, row.beta), xytext=(6, 4), textcoords="offset points",
-                weight="bold", color="black", backgroundcolor="white", fontsize=9)
-  ax.legend(loc="upper right", fontsize=7, framealpha=0.9)
-  ax.set_title("Heavy ball's rate ρ(αλ, β) on one eigendirection; hatched: diverges")
+  for letter, row in zip(letters, table.itertuples()):  # C sits on beta = 0: drawn unclipped
+    ax.plot(row.scaled_step, row.beta, "o", ms=9, mfc="white", mec="black", clip_on=False,
+            zorder=5)
+    ax.annotate(letter, (row.scaled_step, row.beta), xytext=(6, 5), textcoords="offset points",
+                weight="bold", fontsize=10, bbox=dict(boxstyle="square,pad=0.1", fc="white"))
+  ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=9)
+  ax.set_title("Heavy ball's rate ρ(αλ, β) on one eigendirection; hatched grey: diverges\n"
+               "A-E: the runs on the right")
   steps = np.arange(paths.shape[1])
-  for i, (letter, row, path) in enumerate(zip(letters, table.itertuples(), paths)):
-    left = 0.75 if i == 4 else 0.655 + 0.185 * (i % 2)
-    inset = fig.add_axes([left, 0.7 - 0.29 * (i // 2), 0.135, 0.2])
+  insets = right.subplots(3, 2)
+  for inset, letter, row, path in zip(insets.flat, letters, table.itertuples(), paths):
     envelope = row.theory_rate ** steps
-    inset.fill_between(steps, -envelope, envelope, color="tab:blue", alpha=0.12,
-                       label="±ρ^k (theory)")
-    inset.plot(steps, path, ".-", color="black", lw=0.8, ms=3, label="w_k (run)")
+    inset.fill_between(steps, -envelope, envelope, color="tab:blue", alpha=0.15,
+                       label="±ρ^k, the theory's envelope")
+    inset.plot(steps, path, ".-", color="black", lw=0.8, ms=3, label="w_k, run of momentum")
     inset.axhline(0, color="0.5", lw=0.5)
     limit = min(np.abs(path).max(), 5.0) * 1.1
-    inset.set(ylim=(-limit, limit), xlim=(0, steps[-1]), xlabel="step k", ylabel="w_k")
+    inset.set(ylim=(-limit, limit), xlim=(-1, steps[-1] + 1), xlabel="step k", ylabel="w_k")
     measured = "one step: w_1 = 0" if np.isnan(row.measured_rate) else \
         f"measured {row.measured_rate:.3f}"
     inset.set_title(f"{letter}: {row.regime}, α = {row.learning_rate:g}, β = {row.beta:g}\n"
-                    f"ρ = {row.theory_rate:.3f}; {measured}", fontsize=8)
-    inset.tick_params(labelsize=7)
-    if i == 0:
-      inset.legend(fontsize=6, loc="upper right")
-  fig.text(0.775, 0.955, f"Runs of jaxopt_lab.momentum on f(w) = λw²/2, λ = {EIGENVALUE:g}, "
-           "w_0 = 1", ha="center", fontsize=10)
+                    f"ρ = {row.theory_rate:.3f}; {measured}", fontsize=9)
+  key = insets.flat[-1]
+  key.axis("off")
+  key.legend(*insets.flat[0].get_legend_handles_labels(), loc="center", fontsize=9,
+             title="in each panel")
+  right.suptitle(f"Runs of jaxopt_lab.momentum on f(w) = λw²/2, λ = {EIGENVALUE:g}, w_0 = 1",
+                 fontsize=11)
   return fig

@@ -23,6 +23,7 @@ from jaxopt_lab.files import save_table
 from jaxopt_lab.sweeps.engine import run_sweep
 from jaxopt_lab.sweeps.tasks import quadratic_task
 from jaxopt_lab.theory.plots import draw_momentum_rate_map
+from jaxopt_lab.studies import KAPPA_MAX, check_option
 
 DESCRIPTION = "A momentum (learning rate, beta) sweep on a quadratic over the theory's rate map."
 
@@ -35,23 +36,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def measured_rates(distances: np.ndarray) -> np.ndarray:
-  """Each run's rate from its errors |w_k - w*| (float32); NaN where it cannot be measured
-  (diverged at once, or reached the float32 floor in under 8 steps)."""
+  """Each run's rate from its errors |w_k - w*| = |w_k| (float32, w* = 0, so the floor is the
+  float32 norm's: 1000 sqrt(tiny) = 1.1e-16); NaN where it cannot be measured (diverged at once,
+  or reached the floor in under 8 steps)."""
   rates = np.full(len(distances), np.nan)
   for row, errors in enumerate(distances):
     try:
-      rates[row] = theory.measured_rate(errors)
+      rates[row] = theory.measured_rate(errors, minimizer_norm=0.0)
     except ValueError:
       pass
   return rates
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  if not args.condition_number > 1:
-    raise ValueError(f"--condition-number must be > 1, got {args.condition_number:g}")
-  for flag, value in {"--grid": args.grid, "--steps": args.steps, "--seeds": args.seeds}.items():
-    if value < (3 if flag == "--grid" else 1):
-      raise ValueError(f"{flag} must be a positive integer (--grid >= 3), got {value}")
+  check_option("--condition-number", args.condition_number, 1 + 1e-9, KAPPA_MAX,
+               " (1 / kappa is a float32 eigenvalue)")
+  check_option("--grid", args.grid, 3, 2000)
+  check_option("--steps", args.steps, 1, 2 ** 31 - 1)
+  check_option("--seeds", args.seeds, 1, 10000)
   grid, steps = (12, 100) if args.quick else (args.grid, args.steps)
   eigenvalues = np.geomspace(1 / args.condition_number, 1.0, 20)
   optimum = theory.momentum_optimal(eigenvalues)
@@ -87,40 +89,43 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(rates, betas, eigenvalues, by_config, chosen, optimum, agree, steps):
-  fig, axes = plt.subplots(1, 3, figsize=(20, 6.2), layout="constrained",
-                           gridspec_kw={"width_ratios": [1.15, 1.15, 0.8]})
-  theory_mesh = draw_momentum_rate_map(axes[0], rates, betas, eigenvalues)
+  fig, axes = plt.subplots(1, 3, figsize=(17, 7), layout="constrained",
+                           gridspec_kw={"width_ratios": [1, 1, 0.85]})
   low = round(optimum.rate - 0.08, 1)  # the colours span the rates that occur
-  theory_mesh.set_clim(low, 1)
+  fine = 400  # the closed form, drawn finer than the sweep's grid, over the same ranges
+  draw_momentum_rate_map(axes[0], np.linspace(rates[0], rates[-1], fine),
+                         np.linspace(betas[0], betas[-1], fine), eigenvalues, colorbar=False,
+                         vmin=low, levels=(0.75, 0.8, 0.85, 0.9, 0.95, 0.98))
   axes[0].set_title(f"Theory: heavy ball's rate ρ(α, β) on κ = "
-                    f"{eigenvalues.max() / eigenvalues.min():g}")
+                    f"{eigenvalues.max() / eigenvalues.min():g}; hatched grey: diverges")
   measured = by_config.measured_rate.to_numpy().reshape(len(betas), len(rates))
   mesh = axes[1].pcolormesh(rates, betas, np.where(measured < 1, measured, np.nan),
                             cmap="viridis", vmin=low, vmax=1, shading="auto", rasterized=True)
   top = by_config[~by_config.diverged].nsmallest(max(3, len(by_config) // 100), "measured_rate")
   for ax in axes[:2]:
-    ax.plot(top.learning_rate, top.beta, "o", ms=5, mfc="none", mec="red",
+    ax.plot(top.learning_rate, top.beta, "o", ms=6, mfc="none", mec="red", mew=1.2,
             label=f"sweep: fastest 1% of {len(by_config)} configurations")
-    ax.plot(chosen.learning_rate, chosen.beta, "X", ms=11, color="red", mec="white",
+    ax.plot(chosen.learning_rate, chosen.beta, "X", ms=12, color="red", mec="white",
             label=f"sweep's choice α = {chosen.learning_rate:.3g}, β = {chosen.beta:.3g}")
   limit = theory.momentum_stability_limit(betas) / eigenvalues.max()
-  axes[1].plot(limit, betas, "k--", lw=1.2, label="theory: divergence beyond αλ_max = 2 + 2β")
+  axes[1].plot(limit, betas, "k--", lw=1.6, label="theory: divergence beyond αλ_max = 2 + 2β")
   axes[1].plot(optimum.learning_rate, optimum.beta, "*", ms=15, color="white", mec="black",
                label=f"theory's optimum α* = {optimum.learning_rate:.3g}, "
                      f"β* = {optimum.beta:.3g}")
   axes[1].set(xlim=(rates[0], rates[-1]), ylim=(betas[0], betas[-1]), xlabel="learning rate α",
               ylabel="momentum β",
-              title=f"Measured: each run's rate over {steps} steps (blank: diverged)")
+              title=f"Measured: each run's rate over {steps} steps (white: diverged)")
   axes[1].grid(False)
-  fig.colorbar(mesh, ax=axes[1], label="measured rate (blank: diverged)")
+  fig.colorbar(mesh, ax=axes[:2], label="convergence rate ρ: theory (left), measured (right)",
+               shrink=0.9)
   for ax in axes[:2]:
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=7)
-  axes[2].plot(agree.theory_rate, agree.measured_rate, ".", ms=3, alpha=0.5,
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=1, fontsize=10)
+  axes[2].plot(agree.theory_rate, agree.measured_rate, ".", ms=4, alpha=0.5,
                label=f"{len(agree)} runs that converge")
   axes[2].plot([0, 1], [0, 1], "k-", lw=0.8, label="measured = theory")
   axes[2].axvline(optimum.rate, color="tab:green", ls=":", label=f"optimal rate {optimum.rate:.3f}")
-  axes[2].set(xlim=(low, 1), ylim=(low, 1), xlabel="theory rate ρ(α, β)",
+  axes[2].set(xlim=(low, 1), ylim=(low, 1), aspect="equal", xlabel="theory rate ρ(α, β)",
               ylabel="measured rate (fit to |w_k - w*|)",
               title="Every run's measured rate against theory")
-  axes[2].legend(loc="upper left")
+  axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), fontsize=10)
   return fig

@@ -26,6 +26,7 @@ from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
 from jaxopt_lab.optim.random_search import random_local_search, random_search
 from jaxopt_lab.train.loop import evaluate, train, trained_model
+from jaxopt_lab.studies import check_option
 
 DESCRIPTION = "Random search vs random local search vs gradient descent, linear SVM on digits."
 SCALE, STEP_SIZE = 1e-3, 1e-2           # the guesses' standard deviation; the local step
@@ -53,9 +54,9 @@ def gradient_descent(data, evaluations: int):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
+  if args.trials is not None:
+    check_option("--trials", args.trials, 1, 10 ** 8)
   trials = args.trials or (1000 if args.quick else 10000)
-  if trials < 1:
-    raise ValueError(f"--trials must be a positive integer, got {trials}")
   data = digits(seed=0)
   graphdef, start = nnx.split(make_linear(nnx.Rngs(0)), nnx.Param)
   loss = lambda params: multiclass_hinge(nnx.merge(graphdef, params)(data.x_train), data.y_train)

@@ -76,7 +76,7 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(table: pd.DataFrame):
-  fig, ax = plt.subplots(figsize=(9, 5.5))
+  fig, ax = plt.subplots(figsize=(9, 5.8), layout="constrained")
   low, high = EIGENVALUES.min(), EIGENVALUES.max()
   learning_rates = np.linspace(0, 2 * (1 + max(betas())) / high * 1.05, 1500)
   colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(betas())))
@@ -86,24 +86,27 @@ def plot(table: pd.DataFrame):
     name = ("gradient descent (β = 0)" if beta == 0 else
             f"heavy ball β = {beta:g}" + (" (β*)" if beta == round(optimum.beta, 3) else ""))
     color = color if beta else "black"
-    ax.plot(learning_rates, rate, color=color, lw=2 if beta == 0 else 1.5, label=name)
+    width = 2 if beta == 0 else 1.5
+    ax.plot(learning_rates, rate, color=color, lw=width)
     points = table[table.beta == beta]
     ax.plot(points.learning_rate, points.measured_rate, "o", color=color, mec="white", ms=6)
+    ax.plot([], [], "-o", color=color, lw=width, mec="white", ms=6, label=name)  # the key only
   best = theory.gd_optimal(EIGENVALUES)
   ax.axvline(best.learning_rate, color="black", ls=":", lw=1)
   ax.annotate(f"GD optimum 2/(μ+L) = {best.learning_rate:.3g}\n"
               f"ρ = (κ-1)/(κ+1) = {best.rate:.3f}",
               (best.learning_rate, best.rate), xytext=(best.learning_rate + 0.25, 0.84),
-              arrowprops=dict(arrowstyle="->"), fontsize=8)
+              arrowprops=dict(arrowstyle="->"), fontsize=9)
   ax.plot(optimum.learning_rate, optimum.rate, "*", color="tab:red", ms=14, mec="black",
-          label=f"heavy-ball optimum α* = {optimum.learning_rate:.3g}, β* = {optimum.beta:.3g}, "
-                f"ρ = {optimum.rate:.3f}")
+          label=f"heavy-ball optimum α* = {optimum.learning_rate:.3g}, β* = {optimum.beta:.3g},"
+                f"\nρ = (√κ-1)/(√κ+1) = {optimum.rate:.3f}")
   ax.axhspan(1, 1.2, color="0.85", zorder=0)
   ax.text(learning_rates[-1] * 0.98, 1.1, "diverges (ρ > 1)", ha="right", va="center")
-  ax.set(xlim=(0, learning_rates[-1]), ylim=(0, 1.2), xlabel="learning rate α",
+  margin = 0.015 * learning_rates[-1]  # measured dots near α = 0 stay whole
+  ax.set(xlim=(-margin, learning_rates[-1]), ylim=(0, 1.2), xlabel="learning rate α",
          ylabel="convergence rate ρ  (|w_k - w*| ~ ρ^k)",
-         title=f"Rate vs learning rate on a quadratic with eigenvalues {low:g}..{high:g} "
-               f"(κ = {high / low:g}): theory lines, dots measured from jaxopt_lab runs")
-  ax.plot([], [], "o", color="0.4", mec="white", label="dots: rates measured from real runs")
-  ax.legend(loc="lower left", fontsize=8)
+         title=f"Convergence rate vs learning rate on a quadratic with eigenvalues "
+               f"{low:g}..{high:g} (κ = {high / low:g})\nlines: theory; dots: rates measured "
+               "from runs of jaxopt_lab.sgd and jaxopt_lab.momentum")
+  ax.legend(loc="lower right", fontsize=9)
   return fig

@@ -20,6 +20,7 @@ from jaxopt_lab.optim import schedules as sch
 from jaxopt_lab.optim.plateau import reduce_on_plateau
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
+from jaxopt_lab.studies import FLOAT32_MAX, check_option
 
 DESCRIPTION = "Every learning-rate schedule against the step, incl. warmup and SGDR (PNG + CSV)."
 PLATEAU_FACTOR, PLATEAU_MIN_SCALE = 0.5, 0.01
@@ -111,11 +112,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> list[Path]:
+  check_option("--steps", args.steps, 50, 10 ** 7)
+  check_option("--peak", args.peak, float(np.finfo(np.float32).tiny), FLOAT32_MAX)
   total = min(args.steps, 200) if args.quick else args.steps
-  if total < 50:
-    raise ValueError(f"--steps must be at least 50, got {args.steps}")
-  if not args.peak > 0:
-    raise ValueError(f"--peak must be positive, got {args.peak}")
   rows, panels = [], []
   for family in families(total):
     rates = curves(family, args.peak, total)

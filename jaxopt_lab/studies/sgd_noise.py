@@ -25,6 +25,7 @@ from jaxopt_lab import theory
 from jaxopt_lab.theory import problems
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
+from jaxopt_lab.studies import check_option
 
 DESCRIPTION = "SGD noise: stationary and transient expected loss, theory vs vmapped Monte Carlo."
 EIGENVALUES = np.array([0.2, 0.5, 1.0, 2.0])
@@ -123,9 +124,9 @@ def experiment(problem, eigenvectors, quick: bool, chains: int):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
+  if args.chains is not None:
+    check_option("--chains", args.chains, 2, 65536)
   chains = args.chains or (32 if args.quick else 256)
-  if chains < 2:
-    raise ValueError(f"--chains must be at least 2, got {chains}")
   problem = problems.quadratic(EIGENVALUES, rotation_seed=5)
   _, eigenvectors = np.linalg.eigh(problem.hessian)
   still, moving = experiment(problem, eigenvectors, args.quick, chains)

@@ -4,13 +4,18 @@
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
-objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out;
-finished chunks are kept under --out/round-*/chunks, so the same command after an
-interruption resumes. With several optimizers (`--optimizer sgd,momentum,adam`) each gets
-its own compiled sweep and subfolder, every --param applies to the optimizers that take it,
-and summary.md, summary.csv and comparison.png compare the chosen configurations.
+objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out,
+and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
+RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
+the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
+the same command after an interruption resumes. With several optimizers (`--optimizer
+sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
+to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
+chosen configurations.
 """
 import argparse
+import contextlib
+import json
 import time
 from pathlib import Path
 
@@ -19,16 +24,21 @@ import numpy as np
 import pandas as pd
 
 from jaxopt_lab.optim.aliases import BY_NAME
-from jaxopt_lab.studies import names_in
+from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
+from jaxopt_lab.sweeps import store
 from jaxopt_lab.figures import save_figure
-from jaxopt_lab.files import save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import run_sweep
-from jaxopt_lab.sweeps.tasks import SCHEDULES, check_space, digits_task, quadratic_task
+from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
+from jaxopt_lab.sweeps.engine import device_memory, run_sweep
+from jaxopt_lab.sweeps.tasks import (
+    SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 
+MAX_COUNT = 2 ** 31 - 1
 DESCRIPTION = "A vmapped hyperparameter sweep: table, report, figures; resumable."
+MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
+"""The curves top_curves.png draws (the run statistics stay in curves.npz and the report)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,14 +76,21 @@ def check_options(args) -> None:
               "--eval-every": args.eval_every, "--seeds": args.seeds,
               "--fresh-seeds": args.fresh_seeds, "--top-k": args.top_k}
   for flag, value in positive.items():
-    if value < 1:
-      raise ValueError(f"{flag} must be a positive integer, got {value}")
-  if args.refine < 0:
-    raise ValueError(f"--refine must be >= 0, got {args.refine}")
-  if not args.memory_gb > 0:
-    raise ValueError(f"--memory-gb must be positive, got {args.memory_gb:g}")
-  if args.dataset == "quadratic" and not args.condition_number >= 1:
-    raise ValueError(f"--condition-number must be >= 1, got {args.condition_number:g}")
+    if not 1 <= value <= MAX_COUNT:
+      raise ValueError(f"{flag} must be a positive integer up to {MAX_COUNT}, got {value}")
+  if args.chunk_size is not None and args.chunk_size < 1:
+    raise ValueError(f"--chunk-size must be a positive integer, got {args.chunk_size}")
+  if not 0 <= args.sample_seed < 2 ** 32:
+    raise ValueError(f"--sample-seed must be in [0, 4294967295], got {args.sample_seed}")
+  check_option("--refine", args.refine, 0, 100)
+  check_option("--seeds", args.seeds, 1, 10000)
+  check_option("--fresh-seeds", args.fresh_seeds, 1, 10000)
+  check_option("--condition-number", args.condition_number, 1.0, KAPPA_MAX,
+               " (1 / kappa is a float32 eigenvalue)")
+  memory = device_memory() or float("inf")
+  if not 0 < args.memory_gb * (1 << 30) <= memory:
+    raise ValueError(f"--memory-gb must be positive and at most this device's memory "
+                     f"({memory / (1 << 30):.3g}), got {args.memory_gb:g}")
 
 
 def build_task(args, optimizer: str):
@@ -109,16 +126,21 @@ def main(args: argparse.Namespace) -> list[Path]:
   spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
             for name, task in tasks.items()}
   for name, task in tasks.items():  # every bad value is reported before anything runs
-    check_space(task, search_space.configurations(spaces[name], seed=args.sample_seed), name)
-  out = Path(args.out)
+    columns = search_space.configurations(spaces[name], seed=args.sample_seed)
+    check_space(task, columns, name)
+    if args.dataset == "digits" and args.schedule == "warmup_cosine":
+      warmup = np.max(columns.get("warmup_steps", SCHEDULES["warmup_cosine"]["warmup_steps"]))
+      check_warmup(warmup, args.steps, f"--schedule warmup_cosine --steps {args.steps}")
+  out = output_folder("--out", args.out)
   written, chosen = [], []
-  for name, task in tasks.items():
-    folder = out if len(tasks) == 1 else out / name
-    files, verdict = sweep_task(task, name, spaces[name], args, folder)
-    written += files
-    chosen.append(verdict)
-  if len(tasks) > 1:
-    written += compare(chosen, tasks, out)
+  with store.locked(out, "--out") if jax.process_index() == 0 else contextlib.nullcontext():
+    for name, task in tasks.items():
+      folder = out if len(tasks) == 1 else out / name
+      files, verdict = sweep_task(task, name, spaces[name], args, folder)
+      written += files
+      chosen.append(verdict)
+    if len(tasks) > 1:
+      written += compare(chosen, tasks, out)
   return written
 
 
@@ -163,13 +185,23 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
            "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+  diagnosis = None
+  if task.eval_steps is not None and "val_loss" in curves:
+    diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
+                                                     task.eval_steps)
   report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
-                                        curse=curse, test=test, facts=facts)
+                                        curse=curse, test=test, facts=facts,
+                                        diagnosis=diagnosis)
+  record = {"task": task.name, "optimizer": optimizer, "hyperparameters": names,
+            "objective": task.objective._asdict(), "rows": len(table),
+            "eval_steps": None if task.eval_steps is None else task.eval_steps.tolist()}
   written = [save_table(table, out / "results.csv"), save_text(report, out / "report.md"),
              save_arrays(curves, out / "curves.npz"),
+             save_text(json.dumps(record, indent=2), out / "task.json"),
              save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
                          out / "objective_vs_each.png"),
-             save_figure(sweep_plots.top_curves(curves, table, board, names,
+             save_figure(sweep_plots.top_curves({k: v for k, v in curves.items()
+                                                 if k in MAIN_CURVES}, table, board, names,
                                                 eval_steps=task.eval_steps),
                          out / "top_curves.png")]
   if len(names) > 1:  # heatmaps for pairs of grid axes, unless refinement scattered them

@@ -6,18 +6,19 @@
                                        seeds=[0, 1], objective=task.objective)   # engine.py
   board = jaxopt_lab.sweeps.leaderboard(result.table, list(space), task.objective)  # report.py
 
-store.py keeps a sweep's folder (resume), objective.py says what a sweep chooses by, and
+inputs.py checks what run_sweep is given before anything runs, store.py keeps a sweep's folder
+(identity, verified chunks, resume, lock), objective.py says what a sweep chooses by, and
 plots.py draws a sweep (imports matplotlib on use).
 """
 import importlib
 
 from jaxopt_lab.sweeps import space
-from jaxopt_lab.sweeps.engine import SweepResult, run_sweep
+from jaxopt_lab.sweeps.engine import SweepInterrupted, SweepResult, run_sweep
 from jaxopt_lab.sweeps.objective import Objective
 from jaxopt_lab.sweeps.report import Chosen, leaderboard, markdown_report, winners_curse
 from jaxopt_lab.sweeps.tasks import Task, digits_task, digits_training, quadratic_task
 
-__all__ = ["run_sweep", "SweepResult", "Objective", "Task", "digits_task", "digits_training",
+__all__ = ["run_sweep", "SweepResult", "SweepInterrupted", "Objective", "Task", "digits_task", "digits_training",
            "quadratic_task", "leaderboard", "winners_curse", "markdown_report", "Chosen",
            "space", "plots"]
 

@@ -4,14 +4,17 @@
   over seeds, best first (diverged configurations last).
 - `winners_curse`: the top-k configurations re-run on fresh seeds. The best of many noisy
   validation scores is biased upwards; the drop on fresh seeds measures by how much.
+- `diagnose_configurations`: the lectures' training diagnosis
+  (`jaxopt_lab.diagnostics.diagnosis`) of the best and the worst configurations, every seed.
 - `markdown_report`: the tables above plus the chosen configuration's test score, evaluated
-  for that configuration only.
+  for that configuration only, and the diagnosis.
 """
 from typing import NamedTuple, Optional
 
 import numpy as np
 import pandas as pd
 
+from jaxopt_lab.diagnostics.diagnosis import diagnose
 from jaxopt_lab.sweeps.engine import run_sweep
 from jaxopt_lab.sweeps.objective import Objective
 
@@ -59,6 +62,34 @@ def winners_curse(run, board: pd.DataFrame, hyperparameters, objective: Objectiv
   return out.reset_index(drop=True)
 
 
+def diagnose_configurations(table: pd.DataFrame, curves: dict, board: pd.DataFrame,
+                            hyperparameters, eval_steps, top: int = 3) -> pd.DataFrame:
+  """The diagnosis of the `top` best and `top` worst configurations of `board` (every one
+  when there are at most 2 x top): one row each with its rank, config, hyperparameters and
+  findings. Every seed is diagnosed (`curves`: name -> [rows of `table`, length]); each
+  finding is counted over the seeds, with the evidence of the first seed that shows it
+  ("none" when no seed shows any)."""
+  ranks = list(range(len(board)))
+  shown = ranks if len(board) <= 2 * top else ranks[:top] + ranks[-top:]
+  rows = []
+  for rank in shown:
+    entry = board.iloc[rank]
+    runs = table.index[table.config == entry.config]
+    seen = {}
+    for row in runs:
+      stopped = table.at[row, "stopped_step"] if "stopped_step" in table else None
+      found = diagnose({name: curve[row] for name, curve in curves.items()}, eval_steps,
+                       stopped_step=None if stopped is None else int(stopped))
+      for finding in found:
+        count, evidence = seen.get(finding.name, (0, finding.evidence))
+        seen[finding.name] = (count + 1, evidence)
+    text = "; ".join(f"{name} ({count}/{len(runs)} seeds): {evidence}"
+                     for name, (count, evidence) in seen.items()) or "none"
+    rows.append({"rank": rank + 1, "config": entry.config,
+                 **{name: entry[name] for name in hyperparameters}, "findings": text})
+  return pd.DataFrame(rows)
+
+
 def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
   """`frame` as a markdown table, floats to `digits` significant digits."""
   def cell(value):
@@ -73,7 +104,8 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
 
 def markdown_report(title: str, board: pd.DataFrame, objective: Objective, *,
                     curse: Optional[pd.DataFrame] = None, test: Optional[dict] = None,
-                    facts: Optional[dict] = None, top: int = 10) -> str:
+                    facts: Optional[dict] = None, diagnosis: Optional[pd.DataFrame] = None,
+                    top: int = 10) -> str:
   lines = [f"# {title}", ""]
   for name, value in (facts or {}).items():
     lines.append(f"- {name}: {value}")
@@ -93,4 +125,9 @@ def markdown_report(title: str, board: pd.DataFrame, objective: Objective, *,
               f"The sweep's winner scored {winner.sweep_mean:.4g} on its own seeds and "
               f"{winner.fresh_mean:.4g} on fresh ones (drop {winner['drop']:.3g}); on fresh "
               f"seeds it ranks {int(winner.rank_on_fresh_seeds)} of {len(curse)}."]
+  if diagnosis is not None:
+    lines += ["", "## Training diagnosis of the top and bottom configurations", "",
+              "The lectures' rules read from each seed's curves (learning rate too high or too "
+              "low, underfitting, overfitting, update/weight ratio far from 1e-3, dead ReLUs); "
+              "`jaxopt-lab diagnose` prints the same.", "", markdown_table(diagnosis)]
   return "\n".join(lines) + "\n"

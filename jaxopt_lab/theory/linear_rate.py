@@ -38,9 +38,19 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
   step must superpose, step(z+) - step(z-) = J (z+ - z-) for the points reached from w0 and
   -w0 (sign methods, sign_sgd and lion, have J = 0 in their sign and fail only this one).
   """
-  hessian = np.asarray(hessian, np.float64)
+  if not isinstance(optimizer, optax.GradientTransformation):
+    raise ValueError(f"linear_rate(optimizer=...): optimizer must be an "
+                     f"optax.GradientTransformation, got {type(optimizer).__name__}")
+  try:
+    hessian = np.asarray(hessian, np.float64)
+  except (TypeError, ValueError):
+    raise ValueError("linear_rate(hessian=...): hessian must be a square matrix of real "
+                     f"numbers, got {type(hessian).__name__}") from None
   if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or not hessian.size:
     raise ValueError(f"linear_rate: hessian must be a square matrix, got shape {hessian.shape}")
+  if not np.isfinite(hessian).all():
+    raise ValueError("linear_rate(hessian=...): hessian must be finite, got "
+                     f"{hessian[~np.isfinite(hessian)].flat[0]}")
   starts = np.random.default_rng(0).normal(size=(2, hessian.shape[0])) * [[1.0], [100.0]]
   with jax.enable_x64(True):
     step, start = _packed_step(optimizer, jnp.asarray(hessian))

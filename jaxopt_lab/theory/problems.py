@@ -22,20 +22,40 @@ def quadratic(eigenvalues, rotation_seed: Optional[int] = None, start=None,
               name: str = "quadratic") -> Problem:
   """f(w) = 1/2 w^T H w, H = Q diag(eigenvalues) Q^T; Q is random orthogonal when a seed is
   given (so the problem is not axis-aligned) and the identity otherwise. Minimum 0 at w = 0."""
-  eigenvalues = np.asarray(eigenvalues, np.float64)
+  eigenvalues = _vector("eigenvalues", eigenvalues)
   n = eigenvalues.size
+  if not n:
+    raise ValueError("quadratic(eigenvalues=[]): eigenvalues must be a non-empty spectrum, "
+                     "got an empty one")
   if rotation_seed is None:
     rotation = np.eye(n)
   else:
     rotation, _ = np.linalg.qr(np.random.default_rng(rotation_seed).normal(size=(n, n)))
   hessian = rotation @ np.diag(eigenvalues) @ rotation.T
-  start = np.ones(n) if start is None else np.asarray(start, np.float64)
+  start = np.ones(n) if start is None else _vector("start", start)
+  if start.shape != (n,):
+    raise ValueError(f"quadratic(start=...): start must be of shape ({n},) (one entry per "
+                     f"eigenvalue), got shape {start.shape}")
 
   def loss(w):
     h = jnp.asarray(hessian, w.dtype)
     return 0.5 * w @ h @ w
 
   return Problem(name, loss, start, np.zeros(n), 0.0, hessian)
+
+
+def _vector(name: str, values) -> np.ndarray:
+  """`values` as a 1-D float64 array of finite numbers, or a one-line ValueError."""
+  try:
+    vector = np.asarray(values, np.float64)
+  except (TypeError, ValueError):
+    raise ValueError(f"quadratic({name}=...): {name} must be real numbers, got "
+                     f"{type(values).__name__}") from None
+  if vector.ndim != 1 or not np.isfinite(vector).all():
+    raise ValueError(f"quadratic({name}=...): {name} must be a 1-D array of finite numbers, "
+                     f"got shape {vector.shape}" + ("" if np.isfinite(vector).all() else
+                                                    " with a non-finite entry"))
+  return vector
 
 
 def rosenbrock(a: float = 1.0, b: float = 100.0) -> Problem:

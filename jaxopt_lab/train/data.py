@@ -10,7 +10,7 @@ over steps draws them with no host round trip, and the same key gives the same b
 scikit-learn is imported where it is used, so `import jaxopt_lab` does not pay its second.
 """
 import functools
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +22,12 @@ COUNT = Interval(1, np.inf)
 
 
 class Dataset(NamedTuple):
-  """A classification set split three ways; x float32 [n, features], y int32 [n]."""
+  """A classification set split three ways; x float32 [n, features], y int32 [n].
+
+  Image sets give `image_shape` (height, width), with features = height * width in row-major
+  order, and the per-feature `mean` and `std` [features] they were standardised with, so that
+  augmentation can work on pixels: pixels = x * std + mean.
+  """
   name: str
   x_train: jax.Array
   y_train: jax.Array
@@ -31,6 +36,9 @@ class Dataset(NamedTuple):
   x_test: jax.Array
   y_test: jax.Array
   num_classes: int
+  image_shape: Optional[tuple] = None
+  mean: Optional[jax.Array] = None
+  std: Optional[jax.Array] = None
 
   @property
   def num_features(self) -> int:
@@ -42,9 +50,11 @@ class Dataset(NamedTuple):
 
 
 def split(name: str, x: np.ndarray, y: np.ndarray, seed: int, val_fraction: float = 0.2,
-          test_fraction: float = 0.2, standardise: bool = True) -> Dataset:
+          test_fraction: float = 0.2, standardise: bool = True,
+          image_shape: Optional[tuple] = None) -> Dataset:
   """Stratified train/validation/test split with a fixed seed; features standardised with
-  the training set's mean and standard deviation only (constant features are left centred)."""
+  the training set's mean and standard deviation only (constant features are left centred).
+  `image_shape` (height, width) marks x [n, height * width] as row-major images."""
   check("split", val_fraction=(val_fraction, PROBABILITY),
         test_fraction=(test_fraction, PROBABILITY))
   if not val_fraction + test_fraction < 1:
@@ -57,6 +67,7 @@ def split(name: str, x: np.ndarray, y: np.ndarray, seed: int, val_fraction: floa
   x_train, x_val, y_train, y_val = train_test_split(
       x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), random_state=seed,
       stratify=y_rest)
+  mean, std = np.zeros(x.shape[1]), np.ones(x.shape[1])
   if standardise:
     mean, std = x_train.mean(0), x_train.std(0)
     std = np.where(std > 0, std, 1.0)
@@ -64,7 +75,7 @@ def split(name: str, x: np.ndarray, y: np.ndarray, seed: int, val_fraction: floa
   as_x = lambda a: jnp.asarray(a, jnp.float32)
   as_y = lambda a: jnp.asarray(a, jnp.int32)
   return Dataset(name, as_x(x_train), as_y(y_train), as_x(x_val), as_y(y_val), as_x(x_test),
-                 as_y(y_test), int(np.max(y)) + 1)
+                 as_y(y_test), int(np.max(y)) + 1, image_shape, as_x(mean), as_x(std))
 
 
 @functools.cache
@@ -74,7 +85,16 @@ def digits(seed: int = 0) -> Dataset:
   Loaded and split once per seed (the Dataset is immutable), however many studies ask."""
   from sklearn.datasets import load_digits
   bunch = load_digits()
-  return split("digits", bunch.data, bunch.target, seed)
+  return split("digits", bunch.data, bunch.target, seed, image_shape=(8, 8))
+
+
+def training_subset(data: Dataset, size: int) -> Dataset:
+  """`data` with its training set cut to its first `size` examples (the split is shuffled and
+  stratified, so they are a random sample of every class); validation and test sets, and the
+  standardisation, unchanged. A small training set makes overfitting plain."""
+  check_int("training_subset", size=(size, Interval(1, data.train_size, True, True)))
+  return data._replace(name=f"{data.name}[:{size}]", x_train=data.x_train[:size],
+                       y_train=data.y_train[:size])
 
 
 def blobs(n: int = 300, num_classes: int = 3, spread: float = 1.0, seed: int = 0) -> Dataset:

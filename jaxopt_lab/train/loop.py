@@ -7,6 +7,15 @@
   result.val_accuracy   # [20] at evaluation_steps(500, 25) = 25, 50, ..., 500
   result.test.accuracy  # final test metrics (precision / recall per class too)
 
+With regularization and early stopping (see `train`):
+
+  result = train(make_model, adam(1e-3), data, key, steps=1000, batch_size=32, eval_every=50,
+                 regularization=Regularization(dropout=0.4, max_degrees=25),
+                 early_stopping=EarlyStopping(patience=3), train_set_metrics=True)
+  result.stopped_step, result.best_step   # where early stopping stopped, and its best step
+  result.update_ratio   # [20, 2] ||update|| / ||W|| per weight matrix; also dead_fraction,
+                        # nonfinite_steps: what `jaxopt_lab.diagnostics.diagnose` reads
+
 Everything happens inside one traced program: the model is initialised from the key, split
 once into a graph definition and its parameters (`nnx.split`), and each step rebuilds it with
 `nnx.merge`. The batches are `data.minibatch(key, step)`'s, but each epoch's shuffle is drawn
@@ -30,7 +39,10 @@ from jaxopt_lab._validation import Interval, check_int
 from jaxopt_lab.optim.averaging import evaluation_params
 from jaxopt_lab.train.data import Dataset, batches_per_epoch, epoch_order, take_batch
 from jaxopt_lab.train.data_parallel import sharded_value_and_grad
-from jaxopt_lab.train.losses import softmax_cross_entropy
+from jaxopt_lab.train.early_stopping import (
+    EarlyStopping, early_stopping_init, early_stopping_update)
+from jaxopt_lab.train.losses import is_weight, softmax_cross_entropy
+from jaxopt_lab.train.regularizers import Regularization, accepts_dropout, regularize_batch
 
 COUNT = Interval(1, np.inf)
 
@@ -46,12 +58,27 @@ class Metrics(NamedTuple):
 
 class TrainResult(NamedTuple):
   params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it): the
-                           # iterate average or schedule-free x when the optimizer keeps one
+                           # iterate average or schedule-free x when the optimizer keeps one;
+                           # when early stopping stopped the run, those of the best validation loss
   train_loss: jax.Array    # [steps]: data loss of each step's minibatch, before its update
   val_loss: jax.Array      # [evaluations]: at `evaluation_steps(steps, eval_every)`
   val_accuracy: jax.Array  # [evaluations]
-  val: Metrics             # on the validation set after the last step
-  test: Metrics            # on the test set after the last step
+  val: Metrics             # on the validation set, of `params`
+  test: Metrics            # on the test set, of `params`
+  # how training went, per evaluation (what `jaxopt_lab.diagnostics.diagnosis` reads):
+  update_ratio: jax.Array    # [evaluations, weight matrices]: ||update||_F / ||W||_F per
+                             # matrix, of the step before each evaluation
+  dead_fraction: jax.Array   # [evaluations, hidden layers]: fraction of hidden units that
+                             # output 0 on every validation example ([evaluations, 0] for a
+                             # model without `hidden_activations`)
+  nonfinite_steps: jax.Array  # [evaluations]: steps since the previous evaluation whose
+                              # loss or gradient held a NaN or Inf
+  train_set_loss: Optional[jax.Array] = None      # [evaluations], with train_set_metrics:
+  train_set_accuracy: Optional[jax.Array] = None  # the whole training set, evaluation mode
+  train_set: Optional[Metrics] = None             # with train_set_metrics, of `params`
+  best_step: Optional[jax.Array] = None     # early stopping: the step of the best validation
+                                            # loss (`params` are from it if the run stopped)
+  stopped_step: Optional[jax.Array] = None  # early stopping: the step it stopped, or `steps`
 
 
 def classification_metrics(logits: jax.Array, labels: jax.Array,
@@ -79,6 +106,21 @@ def evaluation_steps(steps: int, eval_every: int) -> np.ndarray:
   return marks if marks.size and marks[-1] == steps else np.append(marks, steps)
 
 
+def run_curves(result: TrainResult) -> dict:
+  """A run's curves by the names sweeps and `jaxopt_lab.diagnostics.diagnosis` use: train_loss
+  [steps]; val_loss, val_accuracy, nonfinite_steps, update_ratio_1..L (weight matrices in
+  leaf order: input layer first for `MLP`), dead_relu_1..H (hidden layers) and, when
+  measured, train_set_loss and train_set_accuracy [evaluations]."""
+  curves = {"train_loss": result.train_loss, "val_loss": result.val_loss,
+            "val_accuracy": result.val_accuracy, "nonfinite_steps": result.nonfinite_steps}
+  for kind, values in (("update_ratio", result.update_ratio), ("dead_relu", result.dead_fraction)):
+    curves.update({f"{kind}_{k + 1}": values[..., k] for k in range(values.shape[-1])})
+  if result.train_set_loss is not None:
+    curves.update(train_set_loss=result.train_set_loss,
+                  train_set_accuracy=result.train_set_accuracy)
+  return curves
+
+
 def split_params(model: nnx.Module):
   """(graphdef, params) of a model whose whole state is nnx.Param (no batch statistics)."""
   graphdef, params, rest = nnx.split(model, nnx.Param, ...)
@@ -95,17 +137,60 @@ def trained_model(make_model: Callable, params: nnx.State) -> nnx.Module:
   return nnx.merge(graphdef, params)
 
 
-def data_value_and_grad(graphdef, loss: Callable):
-  """(params, x, y, weights) -> (weighted mean loss, its gradient), on one device."""
-  def batch_loss(params, x, y, weights):
-    return loss(nnx.merge(graphdef, params)(x), y, weights)
+def data_value_and_grad(graphdef, loss: Callable, dropout_rate=None):
+  """(params, x, targets, weights, key) -> (weighted mean loss, its gradient), on one device;
+  with a `dropout_rate`, the model runs in training mode: model(x, dropout_rate, key)."""
+  def batch_loss(params, x, targets, weights, key):
+    model = nnx.merge(graphdef, params)
+    logits = model(x) if dropout_rate is None else model(x, dropout_rate=dropout_rate, key=key)
+    return loss(logits, targets, weights)
   return jax.value_and_grad(batch_loss)
+
+
+def update_ratios(updates, params) -> jax.Array:
+  """||u_k||_F / ||W_k||_F for every weight matrix k (`losses.is_weight`), in leaf order: the
+  lectures' update-to-weight ratio, healthy near 1e-3. 0 for a matrix of zeros."""
+  pairs = [(u, w) for u, w in zip(jax.tree.leaves(updates), jax.tree.leaves(params))
+           if is_weight(w)]
+  ratio = lambda u, w: jnp.linalg.norm(u) / jnp.where(jnp.any(w != 0), jnp.linalg.norm(w), 1.0)
+  return jnp.stack([ratio(u, w) for u, w in pairs]) if pairs else jnp.zeros(0)
+
+
+def dead_fractions(model: nnx.Module, x: jax.Array) -> jax.Array:
+  """Per hidden layer, the fraction of units whose output is 0 for every row of x [n, ...]
+  (dead ReLUs); empty for a model without `hidden_activations(x)`."""
+  if not hasattr(model, "hidden_activations"):
+    return jnp.zeros(0)
+  layers = model.hidden_activations(x)
+  return jnp.stack([jnp.mean(jnp.all(h == 0, axis=0)) for h in layers]) if layers else \
+      jnp.zeros(0)
+
+
+def _check_regularizers(model, data, loss, mesh, regularization, early_stopping):
+  if regularization is not None:
+    regularization.check(data)
+    if regularization.soft_targets and loss is not softmax_cross_entropy:
+      raise ValueError("train(loss=...): loss must be softmax_cross_entropy (which takes "
+                       "target probabilities) with label smoothing or mixup, got "
+                       f"{getattr(loss, '__name__', loss)!r}")
+    if regularization.dropout is not None and not accepts_dropout(model):
+      raise ValueError(f"train(regularization.dropout={regularization.dropout!r}): dropout "
+                       f"needs a model called as model(x, dropout_rate=..., key=...), got "
+                       f"{type(model).__name__}")
+    if regularization.dropout is not None and mesh is not None:
+      raise ValueError(f"train(regularization.dropout={regularization.dropout!r}): dropout "
+                       "must be None with a mesh (one device draws the whole batch's masks)")
+  if early_stopping is not None:
+    early_stopping.check()
 
 
 def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.GradientTransformation,
           data: Dataset, key: jax.Array, *, steps: int, batch_size: int, eval_every: int = 100,
           penalty: Optional[Callable] = None, loss: Callable = softmax_cross_entropy,
-          drop_last: bool = False, mesh: Optional[jax.sharding.Mesh] = None) -> TrainResult:
+          drop_last: bool = False, mesh: Optional[jax.sharding.Mesh] = None,
+          regularization: Optional[Regularization] = None,
+          early_stopping: Optional[EarlyStopping] = None,
+          train_set_metrics: bool = False) -> TrainResult:
   """Minibatch training: for t = 0..steps-1, (x, y, w) = minibatch t of data's training set,
 
     g = grad_params [ sum_i w_i loss_i / sum_i w_i + penalty(params) ],
@@ -121,52 +206,108 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   average an averaging optimizer keeps, or schedule-free's x. With a `mesh` (see
   `data_parallel.data_mesh`) each batch is split over the mesh's devices and their gradients
   summed: synchronous data parallelism, equal to one device up to rounding.
+
+  `regularization` (see `jaxopt_lab.train.regularizers`) augments each minibatch, smooths
+  or mixes its targets and runs the model with dropout, from the step's own key
+  fold_in(fold_in(key, 2), t); `train_loss` is then the loss on what the step trained on.
+  `early_stopping` watches the validation loss at each evaluation; once it stops, the
+  parameters go back to the best ones and stay there (the remaining steps change nothing);
+  a run it never stops ends with its last parameters, as without it (patience inf: off).
+  `train_set_metrics` also evaluates the whole training set in evaluation mode (no
+  augmentation, no dropout) at each evaluation: the training loss to compare with the
+  validation loss (the generalization gap).
   """
   check_int("train", steps=(steps, COUNT), eval_every=(eval_every, COUNT),
             batch_size=(batch_size, Interval(1, data.train_size, True, True)))
   optimizer = optax.with_extra_args_support(optimizer)
   init_key, batch_key = jax.random.split(key)
-  graphdef, params = split_params(make_model(nnx.Rngs(init_key)))
+  noise_key = jax.random.fold_in(key, 2)
+  model = make_model(nnx.Rngs(init_key))
+  _check_regularizers(model, data, loss, mesh, regularization, early_stopping)
+  graphdef, params = split_params(model)
+  regularization = regularization or Regularization()
+  step_loss = softmax_cross_entropy if regularization.soft_targets else loss
   if mesh is None:
-    value_and_grad = data_value_and_grad(graphdef, loss)
+    value_and_grad = data_value_and_grad(graphdef, step_loss, regularization.dropout)
   else:
-    value_and_grad = sharded_value_and_grad(graphdef, loss, mesh, batch_size)
+    sharded = sharded_value_and_grad(graphdef, step_loss, mesh, batch_size)
+    value_and_grad = lambda params, x, y, weights, key: sharded(params, x, y, weights)
 
   per_epoch = batches_per_epoch(data.train_size, batch_size, drop_last)
 
   def step(carry, t):
-    params, state, order = carry
+    params, state, order, stopping = carry
     epoch, batch = jnp.divmod(t, per_epoch)
     # reshuffle once per epoch; t is never batched, so under vmap this stays a branch
     order = jax.lax.cond(batch == 0, lambda: epoch_order(batch_key, epoch, data.train_size),
                          lambda: order)
     index, weights = take_batch(order, batch, batch_size)
-    value, grads = value_and_grad(params, data.x_train[index], data.y_train[index], weights)
+    batch_noise, dropout_key = jax.random.split(jax.random.fold_in(noise_key, t))
+    x, targets = regularize_batch(regularization, data, data.x_train[index],
+                                  data.y_train[index], batch_noise)
+    value, grads = value_and_grad(params, x, targets, weights, dropout_key)
     if penalty is not None:
       grads = jax.tree.map(jnp.add, grads, jax.grad(penalty)(params))
-    updates, state = optimizer.update(grads, state, params, value=value)
-    return (optax.apply_updates(params, updates), state, order), value
+    updates, new_state = optimizer.update(grads, state, params, value=value)
+    finite = jnp.isfinite(value) & jnp.all(jnp.stack(
+        [jnp.all(jnp.isfinite(g)) for g in jax.tree.leaves(grads)]))
+    new_params = optax.apply_updates(params, updates)
+    if stopping is not None:   # stopped: the parameters and the optimizer stay as they are
+      keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(stopping.stopped, b, a),
+                                           new, old)
+      new_params, new_state = keep(new_params, params), keep(new_state, state)
+    # the update/weight ratio of the last step before each evaluation (t is never batched,
+    # so under vmap this stays a branch: the other steps skip its norms)
+    weights = sum(is_weight(w) for w in jax.tree.leaves(params))
+    ratios = jax.lax.cond(((t + 1) % eval_every == 0) | (t == steps - 1), update_ratios,
+                          lambda *_: jnp.zeros(weights), updates, params)
+    return (new_params, new_state, order, stopping), (value, ratios, ~finite)
 
-  def validate(params):
-    metrics = evaluate(nnx.merge(graphdef, params), data.x_val, data.y_val, loss)
-    return metrics.loss, metrics.accuracy
+  def evaluate_at(params):
+    model = nnx.merge(graphdef, params)
+    val = evaluate(model, data.x_val, data.y_val, loss)
+    record = {"val_loss": val.loss, "val_accuracy": val.accuracy,
+              "dead_fraction": dead_fractions(model, data.x_val)}
+    if train_set_metrics:
+      seen = evaluate(model, data.x_train, data.y_train, loss)
+      record.update(train_set_loss=seen.loss, train_set_accuracy=seen.accuracy)
+    return record
 
   def block(carry, ts):
-    carry, values = jax.lax.scan(step, carry, ts)
-    return carry, (values, *validate(evaluation_params(carry[1], carry[0])))
+    carry, (values, ratios, bad) = jax.lax.scan(step, carry, ts)
+    params, state, order, stopping = carry
+    evaluated = evaluation_params(state, params)
+    record = evaluate_at(evaluated)
+    if stopping is not None:  # it keeps the best evaluated parameters; stopped, nothing trains
+      stopping, _ = early_stopping_update(stopping, record["val_loss"], evaluated, ts[-1] + 1,
+                                          early_stopping)
+    record.update(update_ratio=ratios[-1], nonfinite_steps=jnp.sum(bad))
+    return (params, state, order, stopping), (values, record)
 
   blocks = steps // eval_every
-  carry = (params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32))
+  stopping = None if early_stopping is None else early_stopping_init(params)
+  carry = (params, optimizer.init(params), jnp.zeros(data.train_size, jnp.int32), stopping)
   ts = jnp.arange(blocks * eval_every, dtype=jnp.int32).reshape(blocks, eval_every)
-  carry, (train_loss, val_loss, val_accuracy) = jax.lax.scan(block, carry, ts)
+  carry, (train_loss, records) = jax.lax.scan(block, carry, ts)
   train_loss = train_loss.reshape(-1)
   if steps % eval_every:
-    carry, (tail, *last) = block(carry, jnp.arange(blocks * eval_every, steps, dtype=jnp.int32))
+    carry, (tail, last) = block(carry, jnp.arange(blocks * eval_every, steps, dtype=jnp.int32))
     train_loss = jnp.concatenate([train_loss, tail])
-    val_loss, val_accuracy = (jnp.append(curve, value) for curve, value in
-                              zip((val_loss, val_accuracy), last))
-  params = evaluation_params(carry[1], carry[0])
+    records = jax.tree.map(lambda curve, value: jnp.concatenate([curve, value[None]]), records,
+                           last)
+  params, stopping = evaluation_params(carry[1], carry[0]), carry[3]
+  extra = {}
+  if stopping is not None:   # once stopped, the best evaluated parameters
+    params = jax.tree.map(lambda best, p: jnp.where(stopping.stopped, best, p),
+                          stopping.best_params, params)
+    extra.update(best_step=stopping.best_step,
+                 stopped_step=jnp.where(stopping.stopped, stopping.stopped_step, steps))
   model = nnx.merge(graphdef, params)
-  return TrainResult(params, train_loss, val_loss, val_accuracy,
+  if train_set_metrics:
+    extra.update(train_set_loss=records["train_set_loss"],
+                 train_set_accuracy=records["train_set_accuracy"],
+                 train_set=evaluate(model, data.x_train, data.y_train, loss))
+  return TrainResult(params, train_loss, records["val_loss"], records["val_accuracy"],
                      evaluate(model, data.x_val, data.y_val, loss),
-                     evaluate(model, data.x_test, data.y_test, loss))
+                     evaluate(model, data.x_test, data.y_test, loss), records["update_ratio"],
+                     records["dead_fraction"], records["nonfinite_steps"], **extra)

@@ -16,6 +16,7 @@ unstacked shape). `weight_mask` gives the same choice as a pytree of booleans, f
 """
 import jax
 import jax.numpy as jnp
+import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, PROBABILITY, check
 
@@ -30,9 +31,13 @@ def _weighted_mean(values: jax.Array, weights) -> jax.Array:
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array, weights=None) -> jax.Array:
   """Mean over examples of L_i = -log softmax(s_i)[y_i] = logsumexp(s_i) - s_{i, y_i}.
 
-  logits [n, classes], labels int [n], optional weights [n] (a weighted mean).
-  torch.nn.functional.cross_entropy with reduction "mean".
+  logits [n, classes], labels int [n] or target probabilities [n, classes] (then
+  L_i = -sum_k q_ik log softmax(s_i)_k, as for label smoothing and mixup), optional weights
+  [n] (a weighted mean). torch.nn.functional.cross_entropy with reduction "mean", which also
+  takes either kind of target.
   """
+  if jnp.ndim(labels) == jnp.ndim(logits):   # probabilities: optax's cross-entropy
+    return _weighted_mean(optax.softmax_cross_entropy(logits, labels), weights)
   log_probabilities = jax.nn.log_softmax(logits, axis=-1)
   picked = jnp.take_along_axis(log_probabilities, labels[:, None], axis=-1)[:, 0]
   return _weighted_mean(-picked, weights)

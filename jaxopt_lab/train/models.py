@@ -11,6 +11,7 @@ import jax
 from flax import nnx
 
 from jaxopt_lab._validation import Interval, check_int
+from jaxopt_lab.train.dropout import dropout
 
 ACTIVATIONS = {
     "sigmoid": jax.nn.sigmoid,
@@ -35,6 +36,9 @@ _INITIALISERS = {
 class MLP(nnx.Module):
   """h_0 = x; h_l = act(h_{l-1} W_l + b_l) for each width; logits = h_L W + b.
 
+  Training with dropout calls `model(x, dropout_rate=p, key=key)`: each hidden unit is
+  zeroed with probability p (Srivastava et al. 2014); evaluation calls `model(x)`.
+
   `widths` gives the hidden layers (its length is the depth; `()` is a linear classifier).
   Kernels are drawn He-normal for relu/leaky_relu/elu and LeCun-normal for sigmoid/tanh;
   biases start at 0.
@@ -56,11 +60,24 @@ class MLP(nnx.Module):
     self.output = nnx.Linear(sizes[-1], num_classes, kernel_init=initialiser, rngs=rngs)
     self.activation = activation
 
-  def __call__(self, x: jax.Array) -> jax.Array:
+  def hidden_activations(self, x: jax.Array, *, dropout_rate=0.0, key=None) -> list:
+    """[h_1, ..., h_L]: each hidden layer's output [n, width_l]. With a `key` (training),
+    each is passed through `dropout(h_l, fold_in(key, l), dropout_rate)`; without one
+    (evaluation) dropout is off, as inverted dropout needs no rescaling at test time."""
     act = ACTIVATIONS[self.activation]
-    for layer in self.hidden:
+    outputs = []
+    for index, layer in enumerate(self.hidden):
       x = act(layer(x))
-    return self.output(x)
+      if key is not None:
+        x = dropout(x, jax.random.fold_in(key, index), dropout_rate)
+      outputs.append(x)
+    return outputs
+
+  def __call__(self, x: jax.Array, *, dropout_rate=0.0, key=None) -> jax.Array:
+    """Logits [n, classes] of x [n, in_features]; dropout on the hidden layers when a `key`
+    is given (see `hidden_activations`)."""
+    hidden = self.hidden_activations(x, dropout_rate=dropout_rate, key=key)
+    return self.output(hidden[-1] if hidden else x)
 
 
 class LinearClassifier(nnx.Module):

@@ -134,4 +134,4 @@ def test_study_quick(tmp_path):
 
 def test_study_rejects_a_bad_depth(tmp_path, capsys):
   assert cli.main(["gradient-flow", "--max-depth", "1", "--out", str(tmp_path)]) == 2
-  assert "--max-depth must be in [2, 40]" in capsys.readouterr().err
+  assert "--max-depth must be an integer in [2, 40], got 1" in capsys.readouterr().err

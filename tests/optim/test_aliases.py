@@ -99,6 +99,20 @@ TORCH_COMPOSITIONS = {
     "rmsprop+schedule": (
         jl.rmsprop(lambda t: 0.003 * decay(t), 0.95),
         lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.95), decay),
+    # RMSprop's momentum and centered options (issue 18)
+    "rmsprop momentum": (
+        jl.rmsprop(0.003, 0.95, momentum=0.8),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.95, momentum=0.8), None),
+    "rmsprop centered": (
+        jl.rmsprop(0.003, 0.95, eps=1e-6, centered=True),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.95, eps=1e-6, centered=True), None),
+    "rmsprop centered+momentum+schedule": (
+        jl.rmsprop(lambda t: 0.003 * decay(t), 0.9, momentum=0.5, centered=True),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.9, momentum=0.5, centered=True),
+        decay),
+    "rmsprop momentum=0": (  # torch skips the buffer; ours holds the step itself: same numbers
+        jl.rmsprop(0.003, 0.95, momentum=0.0),
+        lambda ps: torch.optim.RMSprop(ps, lr=0.003, alpha=0.95, momentum=0.0), None),
 }
 
 

@@ -158,7 +158,7 @@ def three_steps(dtype) -> dict:
   return jax.jit(steps)()
 
 
-@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.bfloat16, jnp.float16, jnp.complex64])
 @pytest.mark.parametrize("name", TABLE)
 def test_dtypes_are_kept(name, dtype):
   """Updates come back in the gradients' dtype; state dtypes do not drift across steps."""

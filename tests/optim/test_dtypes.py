@@ -1,8 +1,10 @@
-"""Dtypes: float32, bfloat16 and float16 parameters keep their dtypes, and hyperparameters their
-precision. The optimizer table (sgd ... amsgrad) is covered in test_transforms.py
-(test_dtypes_are_kept: same-dtype updates, stable state over three jitted steps, finite;
-test_hyperparameters_keep_their_precision_in_bfloat16: RMSProp and Adam with b2 = 0.999);
-this file adds every other building block, mixed dtypes and the comparison with optax."""
+"""Dtypes: float32, bfloat16, float16 and complex64 parameters keep their dtypes, and
+hyperparameters their precision. The optimizer table (sgd ... amsgrad) is covered in
+test_blocks.py (test_dtypes_are_kept: same-dtype updates, stable state over three jitted steps,
+finite; test_hyperparameters_keep_their_precision_in_bfloat16: RMSProp and Adam with
+b2 = 0.999); this file adds every other building block, moments kept in a smaller dtype
+(mu_dtype, accumulator_dtype), concrete bfloat16 hyperparameters, mixed dtypes and the
+comparison with optax."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 import jaxopt_lab as jl
 from jaxopt_lab.optim.nonfinite import skip_nonfinite
 
-DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16]
+DTYPES = [jnp.float32, jnp.bfloat16, jnp.float16, jnp.complex64]
 TRANSFORMS = {
     "scale_by_learning_rate": lambda: jl.scale_by_learning_rate(0.1),
     "scale_by_momentum": lambda: jl.scale_by_momentum(0.9),
@@ -21,6 +23,11 @@ TRANSFORMS = {
     "scale_by_rmsprop": lambda: jl.scale_by_rmsprop(0.999),
     "scale_by_adam": lambda: jl.scale_by_adam(),
     "scale_by_adam(amsgrad=True)": lambda: jl.scale_by_adam(amsgrad=True),
+    "scale_by_adam(mu_dtype=bfloat16)": lambda: jl.scale_by_adam(mu_dtype=jnp.bfloat16),
+    "scale_by_rmsprop(centered=True)": lambda: jl.scale_by_rmsprop(0.99, centered=True),
+    "rmsprop(momentum=0.9)": lambda: jl.rmsprop(1e-3, momentum=0.9),
+    "momentum(accumulator_dtype=bfloat16)": lambda: jl.momentum(0.1,
+                                                                accumulator_dtype=jnp.bfloat16),
     "add_decayed_weights": lambda: jl.add_decayed_weights(0.1),
     "clip_by_global_norm": lambda: jl.clip_by_global_norm(0.5),
     "momentum_velocity_form": lambda: jl.momentum_velocity_form(0.1),

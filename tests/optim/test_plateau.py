@@ -131,3 +131,34 @@ def test_bad_values_raise_at_construction(make, message):
   with pytest.raises(ValueError) as error:
     make()
   assert str(error.value) == message
+
+
+def test_a_constant_negative_loss_reduces_the_rate_as_a_positive_one_does_pytorch_47513():
+  """torch (and optax.contrib) compare with (1 - rtol) best, which lies above a negative best:
+  a constant loss of -1 "improves" at every step and the rate never drops. Ours compares with
+  best - rtol |best|: -1 and +1 plateau alike."""
+  transform = jl.reduce_on_plateau(factor=0.5, patience=2, rtol=1e-4)
+  torch_positive = torch_rates(np.ones(10), LR, eps=0.0, factor=0.5, patience=2, threshold=1e-4)
+  np.testing.assert_allclose(LR * np.asarray(scales(transform, np.ones(10))), torch_positive)
+  np.testing.assert_allclose(LR * np.asarray(scales(transform, -np.ones(10))), torch_positive)
+  assert torch_positive[-1] == LR / 8  # three reductions in ten evaluations
+  torch_negative = torch_rates(np.full(10, -1.0), LR, eps=0.0, factor=0.5, patience=2,
+                               threshold=1e-4)
+  assert (torch_negative == LR).all()  # the bug this test documents, in torch 2.13
+
+
+def test_on_negative_losses_it_is_torchs_max_mode_on_minus_the_loss(x64):
+  """For best < 0, best - rtol |best| = (1 + rtol) best: torch's mode="max" rule on -loss."""
+  losses = scripted_losses() - 2.0  # every loss negative
+  for kwargs in CASES.values():
+    relative = kwargs.get("threshold_mode", "rel") == "rel"
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=LR)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", eps=0.0,
+                                                           **kwargs)
+    expected = []
+    for loss in losses:
+      scheduler.step(-float(loss))
+      expected.append(scheduler.get_last_lr()[0])
+    got = LR * np.asarray(jax.jit(lambda l: scales(ours(**kwargs), l))(losses))
+    assert len(set(expected)) >= 2 or not relative
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -175,7 +175,33 @@ OPTAX = {
     "piecewise_constant_schedule": (
         lambda: optax.piecewise_constant_schedule(0.1, {30: 0.1, 90: 0.1, 200: 0.1}),
         lambda: jl.multistep_decay(0.1, [30, 90, 200], 0.1)),
+    # the options of issue 18
+    "cosine_decay_schedule exponent": (
+        lambda: optax.cosine_decay_schedule(0.1, 150, alpha=0.1, exponent=2.5),
+        lambda: jl.cosine_decay(0.1, 150, eta_min=0.01, exponent=2.5)),
+    "exponential_decay transition_begin, end_value": (
+        lambda: optax.exponential_decay(0.1, 25, 0.5, transition_begin=40, end_value=0.01),
+        lambda: jl.exponential_decay(0.1, 25, 0.5, transition_begin=40, end_value=0.01)),
+    "exponential_decay staircase, transition_begin, end_value": (
+        lambda: optax.exponential_decay(0.1, 25, 0.5, transition_begin=13, staircase=True,
+                                        end_value=0.02),
+        lambda: jl.exponential_decay(0.1, 25, 0.5, True, transition_begin=13, end_value=0.02)),
+    "exponential_decay growing, end_value": (
+        lambda: optax.exponential_decay(0.01, 25, 1.5, end_value=0.05),
+        lambda: jl.exponential_decay(0.01, 25, 1.5, end_value=0.05)),
 }
+
+
+def test_steps_and_lengths_past_int32_as_optax():
+  """optax 0.2.8 gives 975.528 here; a Python int of 10**10 overflowed our int32 (issue 17)."""
+  ours = float(jl.cosine_decay(1000.0, decay_steps=int(1e10))(int(1e9)))
+  assert ours == pytest.approx(float(optax.cosine_decay_schedule(1000.0, int(1e10))(int(1e9))),
+                               rel=1e-6)
+  assert ours == pytest.approx(975.528, rel=1e-6)
+  for schedule in (jl.exponential_decay(1.0, int(1e10), 0.5), jl.linear_decay(1.0, int(1e10)),
+                   jl.warmup(jl.constant(1.0), int(3e9)), jl.sgdr(1.0, int(1e10))):
+    assert np.isfinite(float(schedule(int(1e9)))) and np.isfinite(float(schedule(int(1e10))))
+  assert float(jl.exponential_decay(1.0, int(1e10), 0.5)(int(1e10))) == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize("name", OPTAX)

@@ -68,3 +68,38 @@ def test_flagship_runs_its_plan_and_writes_an_index(tmp_path, monkeypatch):
     assert sweep_args.quick == quick and sweep_args.seeds == (1 if quick else 3)
   index = (tmp_path / "README.md").read_text()
   assert "[sweep/sweep.png](sweep/sweep.png)" in index and "theory/" in index
+
+
+STUDY_OPTIONS = [  # (study, flag, bad value, what the one line must say): checked before compute
+    ("momentum-sweep-vs-theory", "--seeds", "10000000000", "an integer in [1, 10000]"),
+    ("momentum-sweep-vs-theory", "--grid", "10000000000", "an integer in [3, 2000]"),
+    ("momentum-sweep-vs-theory", "--condition-number", "1e300", "(1 / kappa is a float32"),
+    ("momentum-sweep-vs-theory", "--condition-number", "nan", "a number in [1, "),
+    ("full-batch", "--l2", "inf", "a number in [1e-300, 3.40282e+38]"),
+    ("full-batch", "--tol", "1e300", "a number in [1e-300, "),
+    ("full-batch", "--repeats", "10000000000", "an integer in [1, 1000]"),
+    ("full-batch", "--seed", "-1", "an integer in [0, 4294967295], got -1"),
+    ("sgd-noise", "--chains", "0", "an integer in [2, 65536], got 0"),
+    ("sgd-noise", "--chains", "10000000000", "an integer in [2, 65536]"),
+    ("schedules", "--steps", "10000000000", "an integer in [50, 10000000]"),
+    ("schedules", "--peak", "1e300", "a number in [1.17549e-38, 3.40282e+38], got 1e+300"),
+    ("random-search", "--trials", "0", "an integer in [1, 100000000], got 0"),
+    ("gradient-flow", "--max-depth", "10000000000", "an integer in [2, 40]"),
+    ("gradient-flow", "--width", "10000000000", "an integer in [1, 4096]"),
+    ("gradient-flow", "--seed", "10000000000", "an integer in [0, 4294967295]"),
+    ("sweep", "--refine", "10000000000", "an integer in [0, 100]"),
+    ("sweep", "--condition-number", "1e300", "(1 / kappa is a float32 eigenvalue)"),
+]
+
+
+@pytest.mark.parametrize("study,flag,value,expected", STUDY_OPTIONS,
+                         ids=[f"{s}{f}={v}" for s, f, v, _ in STUDY_OPTIONS])
+def test_every_study_option_is_checked_in_one_line(study, flag, value, expected, tmp_path,
+                                                   capsys, monkeypatch):
+  """With --quick too: a bad value is refused, never clamped to the quick version's size."""
+  import jax
+  cli.build_parser()  # imports every study (some compile functions at import)
+  monkeypatch.setattr(jax, "jit", lambda *a, **k: pytest.fail("compiled before checking"))
+  assert cli.main([study, "--quick", flag, value, "--out", str(tmp_path)]) == 2
+  error = capsys.readouterr().err.strip()
+  assert error.splitlines() == [error] and f"{flag} must be " in error and expected in error, error

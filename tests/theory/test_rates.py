@@ -1,6 +1,7 @@
 """jaxopt_lab.theory: closed forms against iteration-matrix eigenvalues and Lyapunov solutions
 (NumPy/SciPy float64), the Distill values, linear_rate of real optimizers against the closed
 forms, and measured_rate of real runs against theory."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -273,6 +274,52 @@ def test_measured_rate_of_a_divergent_run(x64):
     errors = distances(jl.momentum(1.5, 0.3), ROTATED, steps=3000)
   assert not np.isfinite(errors[-1])  # overflowed: measured up to there
   assert theory.measured_rate(errors) == pytest.approx(expected, rel=0.01)
+
+
+def test_measured_rate_never_fits_values_at_the_float32_norm_floor():
+  """Item 13: a float32 run towards w* = 0 whose norm underflows (its squares flush to 0 below
+  sqrt(tiny) = 1.1e-19). With minimizer_norm=0 the floor is 1000 sqrt(tiny) = 1.1e-16, far
+  below the relative default (1.2e-4 here), so the fit sees the asymptotic rate instead of the
+  transient, and nothing at or below the floor: appending zeros changes nothing."""
+  lr, beta = 3.157429, 0.687234  # a point of the momentum sweep that measured 0.797 < 0.818
+  eigenvalues = np.geomspace(0.01, 1.0, 20)
+  w0 = np.random.default_rng(0).normal(size=20).astype(np.float32)
+  loss = lambda w: 0.5 * jnp.sum(jnp.asarray(eigenvalues, w.dtype) * w ** 2)
+  errors = np.linalg.norm(run(jl.momentum(lr, beta), loss, w0 / np.linalg.norm(w0), 300), axis=1)
+  assert errors.dtype == np.float32 and errors[-1] == 0.0  # underflowed
+  expected = theory.momentum_rate(lr, beta, eigenvalues)
+  measured = theory.measured_rate(errors, minimizer_norm=0.0)
+  assert measured == pytest.approx(expected, rel=0.01)
+  assert measured >= 0.99 * theory.momentum_optimal(eigenvalues).rate
+  padded = np.concatenate([errors, np.zeros(50, np.float32)])
+  assert theory.measured_rate(padded, minimizer_norm=0.0) == measured
+  above = errors[errors > 1000 * np.sqrt(np.finfo(np.float32).tiny)]
+  assert theory.measured_rate(above, floor=0.0) == pytest.approx(measured, rel=1e-12)
+
+
+def test_stationary_variances_are_inf_or_zero_never_nan_or_negative_outside_stability():
+  with np.errstate(all="raise"):  # no division warnings either
+    sgd = theory.sgd_stationary_variance([0.0, 1.0, 2.0, 3.0], [0.0, 1.0], 0.5)
+    heavy = theory.momentum_stationary_variance(np.array([[0.0], [1.0], [4.0]]),
+                                                np.array([0.5, 1.0, -1.0, 1.5]), [0.0, 1.0], 0.5)
+    loss = theory.sgd_expected_loss([1.0, 3.0], [1.0], 1.0, 1.0, 2000)
+  np.testing.assert_array_equal(sgd[0], [0.0, 0.0])          # lr 0: no noise enters
+  assert sgd[1, 1] == pytest.approx(0.25) and np.isinf(sgd[1, 0])  # lambda 0: a random walk
+  assert np.isinf(sgd[2:, 1]).all()                           # lr lambda >= 2: no stationarity
+  assert heavy.shape == (3, 4, 2) and not np.isnan(heavy).any() and (heavy >= 0).all()
+  assert np.isinf(heavy[1, 1:]).all()                         # |beta| >= 1
+  assert np.isinf(loss[1, -1]) and np.isfinite(loss[0]).all()  # lr lambda = 3 diverges
+
+
+def test_the_jax_radius_kernel_has_finite_derivatives_on_the_band_edges():
+  """At critical damping (discriminant 0) sqrt's derivative is infinite; the benchmark's
+  jax.numpy kernel must still differentiate (the rate map is not differentiable there, but
+  its derivative must not poison a sum with NaN)."""
+  from jaxopt_lab.theory.rates import _momentum_radius
+  beta = jnp.array([0.25, 0.49])
+  edge = (1 - jnp.sqrt(beta)) ** 2
+  grads = jax.grad(lambda x, b: jnp.sum(_momentum_radius(x, b, jnp)), argnums=(0, 1))(edge, beta)
+  assert all(bool(jnp.isfinite(g).all()) for g in grads)
 
 
 def test_measured_rate_needs_enough_errors():

@@ -13,12 +13,15 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from digits_runs import (
     OPTIONS, RATES, SEEDS, STRENGTHS, TRACES, digits_runs, digits_set, make_digits_model,
     single_run)
+from helpers import run_compiled
 from jaxopt_lab.train import losses
 from jaxopt_lab.train.data import blobs, digits, minibatch
+from jaxopt_lab.train.data_parallel import data_mesh
 from jaxopt_lab.train.models import MLP
 from jaxopt_lab.optim.aliases import adam
 from jaxopt_lab.train.loop import (
-    classification_metrics, evaluate, evaluation_steps, train, trained_model)
+    classification_metrics, evaluate, evaluation_steps, run_curves, train, trained_model)
+from jaxopt_lab.train.regularizers import Regularization
 
 
 
@@ -126,3 +129,76 @@ def test_bad_arguments():
 
   with pytest.raises(ValueError, match="state other than nnx.Param"):
     train(Normalised, adam(), data, jax.random.key(0), steps=10, batch_size=8)
+
+
+REGULARIZERS = ["dropout", "label_smoothing", "mixup", "max_shift", "max_degrees", "cutout_size",
+                "flip"]
+
+
+@functools.cache
+def regularized_runs():
+  """Row 1's run again with every regularizer in the program: row 0 with all strengths 0, then
+  one row per regularizer at a moderate strength (one compiled program)."""
+  digits_set()
+  strengths = np.zeros((1 + len(REGULARIZERS), len(REGULARIZERS)), np.float32)
+  strengths[1:] = np.diag([0.3, 0.1, 0.4, 1, 15, 3, 0.5])
+
+  def run(row, key):
+    regularization = Regularization(**dict(zip(REGULARIZERS, row)))
+    return train(make_digits_model, adam(RATES[1]), digits_set(), key,
+                 penalty=lambda params: losses.l2(params, STRENGTHS[1]),
+                 regularization=regularization, **OPTIONS)
+
+  keys = jax.vmap(jax.random.key)(jnp.full(len(strengths), SEEDS[1]))
+  return run_compiled(jax.vmap(run), jnp.asarray(strengths), keys)
+
+
+def test_regularizers_at_strength_0_are_the_plain_run_and_each_one_acts():
+  runs, alone = regularized_runs(), single_run()
+  # strength 0: the same run (augmentation goes through pixels and back: rounding only)
+  np.testing.assert_allclose(runs.train_loss[0], alone.train_loss, rtol=1e-3, atol=1e-5)
+  for row, name in enumerate(REGULARIZERS, start=1):
+    assert not np.allclose(runs.train_loss[row], runs.train_loss[0], rtol=1e-2), name
+    assert runs.val_accuracy[row, -1] > 0.6, name         # still learns digits
+  # dropout acts in training only: the returned metrics are the deterministic model's
+  dropped = jax.tree.map(lambda leaf: leaf[1], runs)
+  model = trained_model(make_digits_model, dropped.params)
+  np.testing.assert_allclose(evaluate(model, digits_set().x_test, digits_set().y_test).accuracy,
+                             dropped.test.accuracy)
+
+
+def test_run_statistics_per_evaluation():
+  alone = single_run()
+  evaluations = len(evaluation_steps(OPTIONS["steps"], OPTIONS["eval_every"]))
+  assert alone.update_ratio.shape == (evaluations, 2)       # hidden and output kernels
+  assert alone.dead_fraction.shape == (evaluations, 1)      # one hidden layer
+  assert (alone.nonfinite_steps == 0).all()
+  assert ((alone.update_ratio > 1e-5) & (alone.update_ratio < 1e-1)).all()
+  curves = run_curves(alone)
+  assert {"update_ratio_1", "update_ratio_2", "dead_relu_1", "nonfinite_steps"} <= set(curves)
+
+
+def test_regularizer_misuse_is_one_line():
+  data = blobs()
+  with pytest.raises(ValueError, match=r"Regularization\(max_shift=1\): max_shift must be None "
+                                       r"for 'blobs', which holds no images"):
+    train(make_blobs_model, adam(), data, jax.random.key(0), steps=10, batch_size=8,
+          regularization=Regularization(max_shift=1))
+  with pytest.raises(ValueError, match=r"train\(loss=...\): loss must be softmax_cross_entropy"):
+    train(make_blobs_model, adam(), data, jax.random.key(0), steps=10, batch_size=8,
+          loss=losses.multiclass_hinge, regularization=Regularization(label_smoothing=0.1))
+
+  class Plain(nnx.Module):
+    def __init__(self, rngs):
+      self.linear = nnx.Linear(2, 3, rngs=rngs)
+
+    def __call__(self, x):
+      return self.linear(x)
+
+  with pytest.raises(ValueError, match=r"dropout needs a model called as model\(x, "
+                                       r"dropout_rate=..., key=...\), got Plain"):
+    train(Plain, adam(), data, jax.random.key(0), steps=10, batch_size=8,
+          regularization=Regularization(dropout=0.5))
+  with pytest.raises(ValueError, match=r"dropout must be None with a mesh"):
+    train(make_blobs_model, adam(), data, jax.random.key(0), steps=10, batch_size=8,
+          mesh=data_mesh(jax.devices()[:1]), regularization=Regularization(dropout=0.5))
