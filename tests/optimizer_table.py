@@ -60,6 +60,8 @@ class Row(NamedTuple):
   ranges: dict = {}                     # RANGES entries this row's factory writes otherwise
   float32_atol: float = 1e-7            # absolute float32 rounding allowed where two programs
                                         # (vmapped and not) compute the same updates
+  coordinatewise: bool = False          # complex leaves as (real, imaginary) pairs, torch's
+                                        # view_as_real: no phase equivariance (Rprop)
 
   def swept_axis(self) -> Optional[tuple]:
     """The hyperparameter the vmap property sweeps beside the learning rate, with its range."""
@@ -159,7 +161,8 @@ TABLE = {
                                               etas=(h["eta_minus"], h["eta_plus"]),
                                               step_sizes=(h["step_size_min"],
                                                           h["step_size_max"])),
-        quadratic=dict(learning_rate=0.01), rosenbrock=dict(learning_rate=0.01)),
+        quadratic=dict(learning_rate=0.01), rosenbrock=dict(learning_rate=0.01),
+        coordinatewise=True),
     # -- the zoo: optax parity (sign methods and trust ratios stall at ~lr: decaying rates) --------
     "adabelief": Row(
         jl.adabelief, dict(learning_rate=0.01, b1=0.8, b2=0.99, eps=1e-16, eps_root=1e-16),

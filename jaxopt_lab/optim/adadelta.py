@@ -10,7 +10,7 @@ from jaxopt_lab._validation import NONNEGATIVE, PROBABILITY, check, check_same_t
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import abs_sq, safe_divide, safe_sqrt
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = ["scale_by_adadelta", "adadelta", "ScaleByAdadeltaState"]
 
@@ -58,4 +58,4 @@ def adadelta(learning_rate: ScalarOrSchedule = 1.0, rho: Scalar = 0.9,
   """Adadelta: w <- w - lr sqrt(E[dx^2] + eps) / sqrt(E[g^2] + eps) g (torch.optim.Adadelta,
   optax.adadelta; Zeiler 2012); see `scale_by_adadelta`. The paper has no learning rate
   (lr = 1, torch's default)."""
-  return optax.chain(scale_by_adadelta(rho, eps), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_adadelta(rho, eps), learning_rate=learning_rate)

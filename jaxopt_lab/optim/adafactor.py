@@ -22,9 +22,9 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, Interval, check, check_int, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import abs_sq, safe_divide, safe_rms, safe_sqrt, scalar_dtype
+from jaxopt_lab.optim.arithmetic import abs_sq, safe_rms, scalar_dtype
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
 __all__ = ["scale_by_factored_rms", "clip_by_block_rms", "scale_by_param_block_rms",
@@ -50,9 +50,36 @@ def factored_dims(shape, factored: bool, min_dim_size_to_factor: int) -> Optiona
   return int(order[-2]), int(order[-1])
 
 
-def _rsqrt(x):
-  """1 / sqrt(x), and 0 (not inf; derivative 0) where x = 0."""
-  return safe_divide(1.0, safe_sqrt(x))
+@jax.custom_jvp
+def _share(r, total):
+  """r / total, 0 where total = 0; its derivative (dr - share d total) / total, never the
+  r / total^2 that underflows to r / 0 for total = 1e-30 (eps alone)."""
+  positive = total > 0
+  return jnp.where(positive, r / jnp.where(positive, total, 1.0), 0.0)
+
+
+@_share.defjvp
+def _share_jvp(primals, tangents):
+  (r, total), (dr, dtotal) = primals, tangents
+  share, positive = _share(r, total), total > 0
+  return share, jnp.where(positive, (dr - share * dtotal) / jnp.where(positive, total, 1.0), 0.0)
+
+
+@jax.custom_jvp
+def _over_root(g, v):
+  """g / sqrt(v) for v >= 0, and 0 where v = 0. Its derivative in v, -u / (2 v), is written
+  with the quotient u = g / sqrt(v), so a zero gradient over eps = 1e-30 gives 0, not the
+  0 * inf of g * d(v^-1/2)/dv (5e44 overflows float32)."""
+  positive = v > 0
+  return jnp.where(positive, g * jax.lax.rsqrt(jnp.where(positive, v, 1.0)), 0.0)
+
+
+@_over_root.defjvp
+def _over_root_jvp(primals, tangents):
+  (g, v), (dg, dv) = primals, tangents
+  u, positive = _over_root(g, v), v > 0
+  safe_v = jnp.where(positive, v, 1.0)
+  return u, jnp.where(positive, dg * jax.lax.rsqrt(safe_v) - 0.5 * u / safe_v * dv, 0.0)
 
 
 def scale_by_factored_rms(decay_rate: Scalar = 0.8, eps: Scalar = 1e-30, factored: bool = True,
@@ -91,14 +118,14 @@ def scale_by_factored_rms(decay_rate: Scalar = 0.8, eps: Scalar = 1e-30, factore
       axes = dims(g)
       if axes is None:
         v = beta * jnp.real(wide(v)) + (1 - beta) * squared
-        return wide(g) * _rsqrt(v), r, c, v
+        return _over_root(wide(g), v), r, c, v
       second, first = axes
       r = beta * jnp.real(wide(r)) + (1 - beta) * squared.mean(first)
       c = beta * jnp.real(wide(c)) + (1 - beta) * squared.mean(second)
       row_axis = second - 1 if second > first else second
-      row_factor = _rsqrt(safe_divide(r, r.mean(row_axis, keepdims=True)))
-      col_factor = _rsqrt(c)
-      u = (wide(g) * jnp.expand_dims(row_factor, first) * jnp.expand_dims(col_factor, second))
+      row_share = _share(r, r.mean(row_axis, keepdims=True))
+      u = _over_root(_over_root(wide(g), jnp.expand_dims(row_share, first)),
+                     jnp.expand_dims(c, second))
       return u, r, c, v
 
     out = [one(*leaves) for leaves in zip(*map(jax.tree.leaves, (
@@ -168,6 +195,7 @@ def adafactor(learning_rate: ScalarOrSchedule = 1e-2, decay_rate: Scalar = 0.8,
   """
   check("adafactor", clipping_threshold=(clipping_threshold, ABOVE_ZERO_UP_TO_INFINITY))
   parameter_scale = ([scale_by_param_block_rms()] if multiply_by_parameter_scale else [])
-  return optax.chain(scale_by_factored_rms(decay_rate, eps, factored, min_dim_size_to_factor),
-                     _clip(clipping_threshold), *parameter_scale,
-                     masked_decay(weight_decay, mask), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(
+      scale_by_factored_rms(decay_rate, eps, factored, min_dim_size_to_factor),
+      _clip(clipping_threshold), *parameter_scale, masked_decay(weight_decay, mask),
+      learning_rate=learning_rate)

@@ -17,7 +17,7 @@ from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import (
     abs_sq, bias_correction, moving_average, safe_divide, safe_sqrt, scalar_dtype)
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = [
     "scale_by_nadam", "scale_by_radam", "scale_by_adamax", "scale_by_belief",
@@ -256,8 +256,8 @@ def nadam(learning_rate: ScalarOrSchedule = 2e-3, b1: Scalar = 0.9, b2: Scalar =
   """NAdam: w <- w - lr [(1 - mu_t) / (1 - P_t) g + mu_{t+1} / (1 - P_{t+1}) m] /
   (sqrt(v_hat) + eps), mu_t = b1 (1 - 0.5 * 0.96^(t momentum_decay)) (torch.optim.NAdam,
   Dozat 2016); see `scale_by_nadam`."""
-  return optax.chain(scale_by_nadam(b1, b2, eps, momentum_decay),
-                     scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_nadam(b1, b2, eps, momentum_decay),
+                            learning_rate=learning_rate)
 
 
 @optimizer
@@ -265,7 +265,7 @@ def radam(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar =
           eps: Scalar = 1e-8) -> optax.GradientTransformation:
   """RAdam: w <- w - lr r_t m_hat sqrt(c2) / (sqrt(v) + eps) once rho_t > 5, w <- w - lr m_hat
   before (torch.optim.RAdam, Liu et al. 2020); see `scale_by_radam`."""
-  return optax.chain(scale_by_radam(b1, b2, eps), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_radam(b1, b2, eps), learning_rate=learning_rate)
 
 
 @optimizer
@@ -273,7 +273,7 @@ def adamax(learning_rate: ScalarOrSchedule = 2e-3, b1: Scalar = 0.9, b2: Scalar 
            eps: Scalar = 1e-8) -> optax.GradientTransformation:
   """Adamax: u <- max(b2 u, |g| + eps); w <- w - lr m / ((1 - b1^t) u) (torch.optim.Adamax,
   optax.adamax; Kingma & Ba 2015)."""
-  return optax.chain(scale_by_adamax(b1, b2, eps), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_adamax(b1, b2, eps), learning_rate=learning_rate)
 
 
 @optimizer
@@ -281,5 +281,5 @@ def adabelief(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scal
               eps: Scalar = 1e-16, eps_root: Scalar = 1e-16) -> optax.GradientTransformation:
   """AdaBelief: s <- b2 s + (1 - b2) |g - m|^2 + eps_root; w <- w - lr m_hat / (sqrt(s_hat)
   + eps) (optax.adabelief, Zhuang et al. 2020); see `scale_by_belief`."""
-  return optax.chain(scale_by_belief(b1, b2, eps, eps_root),
-                     scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_belief(b1, b2, eps, eps_root),
+                            learning_rate=learning_rate)

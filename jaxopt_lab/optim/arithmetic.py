@@ -84,7 +84,11 @@ def moving_average(average, grads, decay, power: int = 1):
 
 def bias_correction(decay, count) -> jax.Array:
   """1 - decay^count, as -expm1(count log1p(-(1 - decay))): full relative precision for decay
-  near 1, where 1 - 0.999 ** 1 in float32 would be off by 1e-5."""
+  near 1, where 1 - 0.999 ** 1 in float32 would be off by 1e-5; at decay = 0, where the log is
+  -inf, as 1 - decay^count, whose derivative there is finite (as blocks.scale_by_adam's)."""
   count = jnp.asarray(count)
-  return -jnp.expm1(count.astype(jnp.result_type(float, count)) * jnp.log1p(-(1 - decay)))
+  count = count.astype(jnp.result_type(float, count))
+  positive = jnp.asarray(decay) > 0
+  smooth = -jnp.expm1(count * jnp.log1p(-jnp.where(positive, 1 - decay, 0.5)))
+  return jnp.where(positive, smooth, 1 - jnp.power(jnp.where(positive, 0.0, decay), count))
 

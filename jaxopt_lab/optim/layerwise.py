@@ -14,7 +14,7 @@ from jaxopt_lab.optim.arithmetic import safe_norm
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
 from jaxopt_lab.optim.blocks import (
     add_decayed_weights, scale_by_adam, scale_by_learning_rate, scale_by_momentum,
-    scale_by_nesterov)
+    scale_by_nesterov, with_learning_rate)
 from jaxopt_lab.optim.masking import masked, masked_decay
 
 __all__ = ["scale_by_trust_ratio", "lamb", "lars"]
@@ -61,8 +61,8 @@ def lamb(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar = 
   as optax.lamb (its eps = 1e-6). `mask` (a pytree of bools, or a function params -> one)
   selects the leaves that decay; the trust ratio applies to every leaf, as in optax.
   """
-  return optax.chain(scale_by_adam(b1, b2, eps), masked_decay(weight_decay, mask),
-                     _trust_ratio(1.0, 0.0), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_adam(b1, b2, eps), masked_decay(weight_decay, mask),
+                            _trust_ratio(1.0, 0.0), learning_rate=learning_rate)
 
 
 @optimizer

@@ -14,9 +14,9 @@ from jax.tree_util import keystr, tree_flatten_with_path
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_int
 from jaxopt_lab.optim.adam_family import unchecked_nadam
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, safe_divide, safe_norm
+from jaxopt_lab.optim.arithmetic import moving_average, safe_divide, safe_norm, scalar_dtype
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
 __all__ = ["orthogonalize_via_newton_schulz", "scale_by_muon", "muon", "MuonState"]
@@ -51,8 +51,8 @@ def orthogonalize_via_newton_schulz(x: jax.Array, ns_steps=5, eps: Scalar = 1e-8
 
 
 class MuonState(NamedTuple):
-  count: jax.Array  # int32: updates applied so far
-  mu: optax.Updates
+  beta_power: jax.Array  # beta^t after t updates (the bias correction's; the step count
+  mu: optax.Updates      # stays with the Adam part and the learning rate, one per state)
 
 
 def scale_by_muon(beta: Scalar = 0.95, ns_steps=5,
@@ -74,12 +74,12 @@ def scale_by_muon(beta: Scalar = 0.95, ns_steps=5,
         raise ValueError(f"scale_by_muon: the leaf at {keystr(path)} has shape "
                          f"{jnp.shape(leaf)}; Muon orthogonalizes matrices only (muon() sends "
                          "every other leaf to Adam)")
-    return MuonState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params))
+    return MuonState(jnp.ones([], scalar_dtype(params)), optax.tree.zeros_like(params))
 
   def update(grads, state, params=None):
     del params
-    count = optax.safe_int32_increment(state.count)
-    now, following = bias_correction(beta, count), bias_correction(beta, count + 1)
+    power = wide(state.beta_power) * beta
+    now, following = 1 - power, 1 - power * beta
     mu = moving_average(state.mu, grads, beta, 1)
 
     def step(m, g):
@@ -88,7 +88,8 @@ def scale_by_muon(beta: Scalar = 0.95, ns_steps=5,
       width = math.sqrt(max(1.0, n_out / n_in))
       return (width * orthogonalize_via_newton_schulz(nesterov, ns_steps, eps)).astype(g.dtype)
 
-    return jax.tree.map(step, mu, grads), MuonState(count, cast_like(mu, state.mu))
+    return jax.tree.map(step, mu, grads), MuonState(power.astype(state.beta_power.dtype),
+                                                      cast_like(mu, state.mu))
 
   return optax.GradientTransformation(init, update)
 
@@ -113,5 +114,5 @@ def muon(learning_rate: ScalarOrSchedule = 0.02, beta: Scalar = 0.95, ns_steps=5
   check("muon", adam_b1=(adam_b1, UNIT), adam_b2=(adam_b2, UNIT))
   parts = {"muon": scale_by_muon(beta, ns_steps, eps),
            "adam": unchecked_nadam(adam_b1, adam_b2, eps, math.inf)}
-  return optax.chain(optax.partition(parts, _label), masked_decay(weight_decay, mask),
-                     scale_by_learning_rate(learning_rate))
+  return with_learning_rate(optax.partition(parts, _label), masked_decay(weight_decay, mask),
+                            learning_rate=learning_rate)

@@ -11,6 +11,7 @@ from jaxopt_lab._validation import (
     NONNEGATIVE, POSITIVE, Interval, caller, check, check_same_tree)
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.base import Scalar, cast_like, wide
+from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = ["scale_by_rprop", "rprop", "ScaleByRpropState"]
 
@@ -88,5 +89,5 @@ def rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_plus: Scala
   gradient keeps its sign and by eta_minus when it flips (torch.optim.Rprop; Riedmiller &
   Braun 1993); see `scale_by_rprop`. learning_rate is the initial step size: a number, not a
   schedule. Meant for full batches: minibatch noise flips the signs."""
-  return optax.chain(scale_by_rprop(learning_rate, eta_minus, eta_plus, step_size_min,
-                                    step_size_max), optax.scale(-1.0))
+  return with_learning_rate(scale_by_rprop(learning_rate, eta_minus, eta_plus, step_size_min,
+                                           step_size_max), learning_rate=1.0)

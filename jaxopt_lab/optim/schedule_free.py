@@ -23,7 +23,7 @@ from jaxopt_lab.optim.adam_family import scale_by_debiased_rms
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import safe_divide, scalar_dtype
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
 __all__ = ["schedule_free", "schedule_free_adamw", "schedule_free_eval_params",
@@ -115,8 +115,8 @@ def schedule_free_adamw(learning_rate: ScalarOrSchedule = 2.5e-3, b1: Scalar = 0
   check("schedule_free_adamw", learning_rate=(learning_rate, NONNEGATIVE),
         warmup_steps=(warmup_steps, NONNEGATIVE))
   rate = _warmed_up(learning_rate, warmup_steps)
-  base = optax.chain(scale_by_debiased_rms(b2, eps), masked_decay(weight_decay, mask),
-                     scale_by_learning_rate(rate))
+  base = with_learning_rate(scale_by_debiased_rms(b2, eps), masked_decay(weight_decay, mask),
+                            learning_rate=rate)
   return _wrap(base, rate, b1, weight_lr_power)
 
 

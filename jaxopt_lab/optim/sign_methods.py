@@ -13,7 +13,7 @@ from jaxopt_lab._validation import UNIT, check, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import moving_average, sign
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like
-from jaxopt_lab.optim.blocks import scale_by_learning_rate
+from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
 __all__ = ["scale_by_sign", "scale_by_lion", "sign_sgd", "lion", "ScaleByLionState"]
@@ -63,7 +63,7 @@ def scale_by_lion(b1: Scalar = 0.9, b2: Scalar = 0.99) -> optax.GradientTransfor
 @optimizer
 def sign_sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
   """signSGD (Bernstein et al. 2018): w <- w - lr sign(g) (optax.sign_sgd)."""
-  return optax.chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_sign(), learning_rate=learning_rate)
 
 
 @optimizer
@@ -77,5 +77,5 @@ def lion(learning_rate: ScalarOrSchedule = 1e-4, b1: Scalar = 0.9, b2: Scalar = 
   lr sqrt(n) whatever the gradient, so its learning rate is typically 3-10x below AdamW's
   and its weight decay 3-10x above (the paper's advice).
   """
-  return optax.chain(scale_by_lion(b1, b2), masked_decay(weight_decay, mask),
-                     scale_by_learning_rate(learning_rate))
+  return with_learning_rate(scale_by_lion(b1, b2), masked_decay(weight_decay, mask),
+                            learning_rate=learning_rate)
