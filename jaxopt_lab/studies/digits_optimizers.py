@@ -153,7 +153,9 @@ def line_style(i: int) -> dict:
 
 
 def plot_curves(curves, summary, plan):
-  fig, axes = plt.subplots(1, 3, figsize=(16, 4.6 + 0.16 * len(summary)))
+  legend_rows = -(-len(summary) // 4)
+  legend_height = 0.22 * legend_rows + 0.25  # inches under the axes, for the legend
+  fig, axes = plt.subplots(1, 3, figsize=(16, 4.6 + legend_height))
   for i, row in enumerate(summary.itertuples()):
     c = curves[row.optimizer]
     style = dict(**line_style(i), lw=1.3)
@@ -170,8 +172,7 @@ def plot_curves(curves, summary, plan):
   seeds = len(plan.seeds)
   fig.suptitle(f"Digits, {MODEL}: each optimizer at the learning rate with the best validation "
                f"accuracy (mean of {seeds} seed{'s' * (seeds > 1)})")
-  legend_rows = -(-len(summary) // 4)
-  fig.tight_layout(rect=(0, 0.035 * legend_rows + 0.02, 1, 1))
+  fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
   fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=4, fontsize=9)
   return fig
 
@@ -179,7 +180,7 @@ def plot_curves(curves, summary, plan):
 def plot_rates(grid, summary):
   """Validation accuracy against the learning rate, at the chosen weight decay for the
   optimizers that swept one (star: the chosen configuration)."""
-  fig, ax = plt.subplots(figsize=(10, 5.5))
+  fig, ax = plt.subplots(figsize=(11, 5.5))
   for i, row in enumerate(summary.itertuples()):
     runs = grid[grid.optimizer == row.optimizer]
     if not np.isnan(row.weight_decay):
@@ -193,7 +194,8 @@ def plot_rates(grid, summary):
   ax.set(xlabel="learning rate", ylabel="final validation accuracy (mean over seeds)",
          title="Tuning: validation accuracy against the learning rate, at the chosen weight "
                "decay (star: chosen)", ylim=(0, 1.02))
-  ax.legend(ncols=3, fontsize=7, loc="lower center")
+  ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+  fig.tight_layout()
   return fig
 
 
@@ -206,8 +208,8 @@ def plot_per_class(curves, summary):
   ax.bar(digits + 0.2, c["test_recall"], 0.4, label="recall = TP / (TP + FN)")
   lowest = min(c["test_precision"].min(), c["test_recall"].min())
   ax.set(xlabel="digit", ylabel="test set (mean over seeds)", xticks=digits,
-         ylim=(max(0.0, lowest - 0.05), 1.0),
-         title=f"Per-class test precision and recall of {row.optimizer} "
-               f"(lr {row.learning_rate:.2g}, accuracy {row.test_accuracy:.1%})")
-  ax.legend(loc="lower right")
+         ylim=(max(0.0, lowest - 0.05), 1.0))
+  ax.set_title(f"Per-class test precision and recall of {_label(row)}", pad=24)
+  ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+  fig.tight_layout()
   return fig
