@@ -11,12 +11,12 @@ from jaxopt_lab._validation import (
     NONNEGATIVE, POSITIVE, Interval, caller, check, check_same_tree)
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.base import Scalar, cast_like, wide
-from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = ["scale_by_rprop", "rprop", "ScaleByRpropState"]
 
 
 class ScaleByRpropState(NamedTuple):
+  count: jax.Array          # int32: updates applied so far (the optimizer's one step count)
   prev: optax.Updates       # the last gradient, 0 where its sign had flipped
   step_size: optax.Updates  # the current step size of every coordinate
 
@@ -54,7 +54,7 @@ def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_pl
         step_size_min=(step_size_min, NONNEGATIVE), step_size_max=(step_size_max, POSITIVE))
 
   def init(params):
-    return ScaleByRpropState(optax.tree.zeros_like(params),
+    return ScaleByRpropState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
                              jax.tree.map(initial_step, params))
 
   def initial_step(w):
@@ -75,8 +75,9 @@ def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_pl
     out = jax.tree.map(lambda g, p, s: _real_parts(rule, g, p, s), grads, state.prev,
                        state.step_size)
     pick = lambda i: jax.tree.map(lambda _, o: o[i], grads, out)
-    return cast_like(pick(0), grads), ScaleByRpropState(cast_like(pick(1), state.prev),
-                                                        cast_like(pick(2), state.step_size))
+    return cast_like(pick(0), grads), ScaleByRpropState(
+        optax.safe_int32_increment(state.count), cast_like(pick(1), state.prev),
+        cast_like(pick(2), state.step_size))
 
   return optax.GradientTransformation(init, update)
 
@@ -89,5 +90,5 @@ def rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_plus: Scala
   gradient keeps its sign and by eta_minus when it flips (torch.optim.Rprop; Riedmiller &
   Braun 1993); see `scale_by_rprop`. learning_rate is the initial step size: a number, not a
   schedule. Meant for full batches: minibatch noise flips the signs."""
-  return with_learning_rate(scale_by_rprop(learning_rate, eta_minus, eta_plus, step_size_min,
-                                           step_size_max), learning_rate=1.0)
+  return optax.chain(scale_by_rprop(learning_rate, eta_minus, eta_plus, step_size_min,
+                                    step_size_max), optax.scale(-1.0))

@@ -10,7 +10,7 @@ and results/README.md, an index of every figure and table with the sweep's verdi
   3. theory        the six convergence-rate figures (theory lines, measured runs as points)
   4. trajectories  every optimizer's path on a quadratic, Rosenbrock and a saddle
 
-  jaxopt-lab flagship --out results          (about 15 minutes on 2 CPU cores)
+  jaxopt-lab flagship --out results          (about 10 minutes on 2 idle CPU cores)
 """
 import argparse
 import time

@@ -147,7 +147,7 @@ def plot(curves: dict, steps: int, start: int, chains: int):
            title=f"learning rate {lr:g}: the Polyak average falls as σ²/(2λn) below the floor")
     ax.legend(fontsize=7, loc="lower left")
   fig.suptitle(f"SGD with gradient noise σ = {NOISE_STD:g} on a quadratic (eigenvalues "
-               f"{', '.join(map(str, EIGENVALUES))}), {chains} chains: the same iterates, "
-               "read as the last one, their average after a burn-in (grey), or their EMA")
+               f"{', '.join(map(str, EIGENVALUES))}), {chains} chains:\nthe same iterates, "
+               "read as the last one, their average after a burn-in (grey line), or their EMA")
   fig.tight_layout()
   return fig

@@ -188,7 +188,7 @@ COVERED_BY = {  # optimizers that are exactly a chain of cases above (their code
     "adafactor": "with_learning_rate(scale_by_factored_rms, clip_by_block_rms, "
                  "scale_by_param_block_rms, masked(add_decayed_weights))",
     "adadelta": "with_learning_rate(scale_by_adadelta)",
-    "rprop": "with_learning_rate(scale_by_rprop, learning_rate=1)",
+    "rprop": "optax.chain(scale_by_rprop, optax.scale(-1)): the count is scale_by_rprop's",
     "muon": "with_learning_rate(partition(scale_by_muon, scale_by_nadam), masked decay)",
     "schedule_free": "schedule_free_adamw's case: schedule_free around with_learning_rate",
 }

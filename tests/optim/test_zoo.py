@@ -111,15 +111,8 @@ def complex_problem():
 COMPLEX_DIFFERS = {  # rows with an optax reference whose complex numbers differ, and why
     "adadelta": "optax.scale_by_adadelta averages g^2 of complex g, not |g|^2 = g conj(g)",
 }
-COMPLEX_PENDING = {  # differ until the complex-number work on optim/blocks.py lands
-    "lamb": "jaxopt_lab.scale_by_adam (blocks.py) squares complex gradients, g^2",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=COMPLEX_PENDING[n], strict=True))
-    if n in COMPLEX_PENDING else n
-    for n, row in TABLE.items() if row.optax and n not in COMPLEX_DIFFERS])
+@pytest.mark.parametrize("name", [n for n, row in TABLE.items()
+                                  if row.optax and n not in COMPLEX_DIFFERS])
 def test_complex_leaves_match_optax(name, x64):
   row = TABLE[name]
   loss, params = complex_problem()
@@ -299,14 +292,7 @@ def derivatives_at_zero() -> dict:
       for name in ZOO})(zeros)
 
 
-ZERO_PENDING = {  # not finite until the safe-derivative work on optim/blocks.py lands
-    "lamb": "jaxopt_lab.scale_by_adam (blocks.py) divides m by sqrt(v) + eps: 0 / 0 at eps = 0",
-}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(n, marks=pytest.mark.xfail(reason=ZERO_PENDING[n], strict=True))
-    if n in ZERO_PENDING else n for n in ZOO])
+@pytest.mark.parametrize("name", ZOO)
 def test_zoo_derivatives_are_finite_at_zero_gradients(name):
   tree = derivatives_at_zero()[name]
   assert all(bool(jnp.all(jnp.isfinite(leaf))) for leaf in jax.tree.leaves(tree)), tree

@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -40,6 +41,27 @@ def test_trajectories_quick(tmp_path):
   assert quadratic.loc[["sign_sgd", "lion"]].steps_to_tolerance.isna().all()
 
 
+def test_near_best_rates_bracket_the_rates_within_ten_percent_of_the_fastest():
+  from jaxopt_lab.studies.trajectories import TOLERANCE, near_best_rates
+  reach = [-1, 100, 105, 111, 150, -1]  # the step from which each rate stays below tolerance
+  gap = np.ones((len(reach), 200))
+  for row, step in enumerate(reach):
+    if step >= 0:
+      gap[row, step:] = TOLERANCE / 2
+  rates = np.logspace(-3, 2, len(reach))
+  assert near_best_rates(gap, rates) == (rates[1], rates[2])
+  assert np.isnan(near_best_rates(np.ones((2, 5)), rates[:2])).all()
+
+
+def test_a_panel_window_grows_to_hold_its_path_up_to_three_times_its_size():
+  from jaxopt_lab.studies.trajectories import window
+  default = (-1.0, 1.0, -1.0, 1.0)
+  assert window(default, [np.array([[0.0, 0.0], [0.5, -0.5]])]) == default
+  x0, x1, y0, y1 = window(default, [np.array([[0.0, 0.0], [2.0, 0.5], [np.nan, 9.0]])])
+  assert x1 == pytest.approx(2.1) and (x0, y0, y1) == (-1.0, -1.0, 1.0)
+  assert window(default, [np.array([[0.0, -100.0]])])[2] == pytest.approx(-3.1)
+
+
 def test_run_study_rejects_options_the_study_does_not_take(tmp_path):
   with pytest.raises(ValueError, match=r"run_study\('sweep'\): no option stepz"):
     studies.run_study("sweep", tmp_path, stepz=3)
@@ -66,6 +88,7 @@ def test_flagship_runs_its_plan_and_writes_an_index(tmp_path, monkeypatch):
     assert [study for study, _ in calls] == [study for _, study, _, _ in flagship.PLAN]
     sweep_args = calls[0][1]
     assert sweep_args.quick == quick and sweep_args.seeds == (1 if quick else 3)
+  assert set(flagship.SWEEP["optimizer"].split(",")) == set(BY_NAME)  # the whole zoo
   index = (tmp_path / "README.md").read_text()
   assert "[sweep/sweep.png](sweep/sweep.png)" in index and "theory/" in index
 
