@@ -185,10 +185,10 @@ def plot_paths(names, best_paths):
     band.suptitle(f"{problem.name}: each optimizer at its fastest learning rate", fontsize=11)
   fig.suptitle("Black: start, red star: minimum; steps until f - f* < "
                f"{TOLERANCE:g} and stays there; [low, high]: the rates within 10% of the "
-               "fastest (heavy ball with beta = 0.9 converges at rate sqrt(beta) over a wide "
-               "band of rates, so its fastest grid rate is set by the transient). Muon has no "
+               "fastest.\nHeavy ball with beta = 0.9 converges at rate sqrt(beta) over a wide "
+               "band of rates, so its fastest grid rate is set by the transient. Muon has no "
                "matrix here: a 2-D vector gets its Adam part",
-               y=1.0 + 0.15 / (rows * len(surfaces_)), fontsize=9, wrap=True)
+               y=1.0 + 0.2 / (rows * len(surfaces_)), fontsize=9)
   return fig
 
 
