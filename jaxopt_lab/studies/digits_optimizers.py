@@ -47,8 +47,9 @@ def weight_decays(name: str, quick: bool) -> tuple:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--optimizers", default=",".join(BY_NAME),
-                      help="comma-separated optimizers (default: all)")
+  parser.add_argument("--optimizer", "--optimizers", dest="optimizers", metavar="NAMES",
+                      default=",".join(BY_NAME),
+                      help=f"comma-separated optimizers of {', '.join(BY_NAME)} (default: all)")
 
 
 def best_config(table: pd.DataFrame) -> int:
@@ -105,7 +106,7 @@ def tune(names: list, quick: bool):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = names_in("--optimizers", args.optimizers, BY_NAME)
+  names = names_in("--optimizer", args.optimizers, BY_NAME)
   plan = budget(args.quick)
   print(f"{MODEL}: {len(names)} optimizers, each its own sweep of learning rates (and weight "
         f"decays) x {len(plan.seeds)} seeds x {plan.steps} steps")
