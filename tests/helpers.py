@@ -1,4 +1,6 @@
-"""Running an optimizer for a few steps, and scripts on 8 forced CPU devices: shared by the tests."""
+"""Running an optimizer for a few steps (ours and torch.optim's), and scripts on 8 forced CPU
+devices: shared by the tests."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -8,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import torch
 from jax.flatten_util import ravel_pytree
 
 
@@ -29,6 +32,45 @@ def run(optimizer: optax.GradientTransformation, loss, params, steps: int) -> np
   params = jax.tree.map(jnp.asarray, params)
   path = jax.jit(lambda p: trajectory(optimizer, loss, p, steps))(params)
   return np.concatenate([ravel_pytree(params)[0][None], path])
+
+
+@contextlib.contextmanager
+def torch_float64():
+  """torch's default dtype float64 while it runs: NAdam keeps its scalar mu_product (and
+  other optimizers their step counts) in the default dtype, float32 otherwise."""
+  default = torch.get_default_dtype()
+  torch.set_default_dtype(torch.float64)
+  try:
+    yield
+  finally:
+    torch.set_default_dtype(default)
+
+
+def run_torch(make, loss, params, steps, schedule=None):
+  """Iterates of a torch.optim optimizer fed the same float64 (or complex128) gradients as the
+  JAX runs; `make(tensors)` builds it from the leaves in sorted-name order."""
+  with torch_float64():
+    return _run_torch(make, loss, params, steps, schedule)
+
+
+def _run_torch(make, loss, params, steps, schedule):
+  names = sorted(params)  # the order of jax's dict leaves, and of ravel_pytree
+  wide = lambda x: np.asarray(x, np.result_type(x, np.float64))  # float64 or complex128
+  tensors = [torch.tensor(wide(params[k]), requires_grad=True) for k in names]
+  optimizer = make(tensors)
+  scheduler = schedule and torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+  grad = jax.jit(jax.grad(loss))
+  flat = lambda: np.concatenate([t.detach().numpy().ravel() for t in tensors])
+  path = [flat()]
+  for _ in range(steps):
+    grads = grad({k: t.detach().numpy() for k, t in zip(names, tensors)})
+    for k, t in zip(names, tensors):
+      t.grad = torch.from_numpy(np.array(grads[k]))
+    optimizer.step()
+    if scheduler:
+      scheduler.step()
+    path.append(flat())
+  return np.stack(path)
 
 
 def multi_leaf_problem(seed: int = 0):

@@ -69,20 +69,13 @@ def rows(call, fn, param, cases, trace=None, **fixed):
 
 
 # -- optimizer factories: every hyperparameter of the optimizer table, exact messages ---------
-# (subsumes tests/test_validation.py::test_bad_values_are_rejected_with_a_precise_message)
+# (subsumes tests/test_validation.py::test_bad_values_are_rejected_with_a_precise_message;
+# each parameter's valid range and bad values: optimizer_table.RANGES, or the row's own)
 
-RANGES = {  # parameter -> (valid range as the message writes it, bad values)
-    "learning_rate": ("[0, inf)", [-0.1, NAN, INF]),
-    "beta": ("[0, 1)", [-0.1, 1.0, 1.5, NAN]),
-    "b1": ("[0, 1)", [-0.1, 1.0, NAN]),
-    "b2": ("[0, 1)", [-1e-3, 1.0, NAN]),
-    "decay": ("[0, 1)", [-0.5, 1.0, NAN]),
-    "eps": ("[0, inf)", [-1e-8, NAN, INF]),
-    "weight_decay": ("[0, inf)", [-0.01, NAN, INF]),
-}
 OPTIMIZERS = [Bad(name, row.factory, {**row.hyper, param: bad}, param,
-                  f"must be in {RANGES[param][0]}, got {bad!r}", trace=init)
-              for name, row in TABLE.items() for param in row.hyper for bad in RANGES[param][1]]
+                  f"must be in {row.range_of(param)[0]}, got {bad!r}", trace=init)
+              for name, row in TABLE.items() for param in row.hyper
+              for bad in row.range_of(param)[1]]
 
 # -- building blocks and odd types ---------------------------------------------------------------
 
@@ -416,7 +409,7 @@ SWEEP_CLI = [  # (flags, the flag named, the bad value as written, the valid ran
     (["--memory-gb", "0"], "--memory-gb", "0", "must be positive"),
     (["--dataset", "quadratic", "--condition-number", "0.5"], "--condition-number", "0.5",
      "must be a number in [1, "),
-    (["--optimizer", "lion"], "--optimizer", "lion", "choose from"),
+    (["--optimizer", "shampoo"], "--optimizer", "shampoo", "choose from"),
     (["--widths", "a,b"], "--widths", "a,b", "expected integers"),
 ]
 

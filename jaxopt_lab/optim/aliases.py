@@ -9,8 +9,10 @@ Each docstring names the torch.optim call it reproduces step for step. Every fac
 with `with_learning_rate`, so its state holds one step count (`optax.tree.get(state,
 "count")`), the one its schedule is evaluated at.
 
-An optimizer is added by writing its factory here under `@optimizer`: that registers it in
-`BY_NAME` (the CLI, the studies and `minimize` read it) and in the public surface.
+An optimizer is added by writing its factory under `@optimizer`, here or in the module of its
+idea (optim/adam_family.py, sign_methods.py, ...; a new module is listed in optim/__init__.py,
+before minimize): that registers it in `BY_NAME` (the CLI, the studies and `minimize` read
+it) and in the public surface.
 """
 from typing import Callable, Optional
 
@@ -19,8 +21,9 @@ import optax
 from jaxopt_lab._validation import UNIT, check, public_factory
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule
 from jaxopt_lab.optim.blocks import (
-    _heavy_ball, add_decayed_weights, scale_by_adagrad, scale_by_adam, scale_by_momentum,
-    scale_by_nesterov, scale_by_rmsprop, with_learning_rate)
+    _heavy_ball, scale_by_adagrad, scale_by_adam, scale_by_momentum, scale_by_nesterov,
+    scale_by_rmsprop, with_learning_rate)
+from jaxopt_lab.optim.masking import masked_decay
 
 BY_NAME: dict[str, Callable[..., optax.GradientTransformation]] = {}
 """Every first-order optimizer factory by name, in the order the lectures introduce them."""
@@ -104,14 +107,17 @@ def adam(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar = 
 @optimizer
 def adamw(learning_rate: ScalarOrSchedule = 1e-3, b1: Scalar = 0.9, b2: Scalar = 0.999,
           eps: Scalar = 1e-8, weight_decay: Scalar = 1e-2, eps_root: Scalar = 0.0,
-          mu_dtype=None) -> optax.GradientTransformation:
+          mu_dtype=None, mask=None) -> optax.GradientTransformation:
   """AdamW: w <- w - lr (m_hat / (sqrt(v_hat + eps_root) + eps) + weight_decay w)
   (torch.optim.AdamW; eps_root and mu_dtype as in `adam`).
 
-  The decay is decoupled from the moments and scaled by the learning rate.
+  The decay is decoupled from the moments and scaled by the learning rate. `mask`, as
+  optax.adamw's, selects the leaves that decay: a pytree of bools with the parameters'
+  structure (or a prefix of it), or a function params -> such a pytree; the unmarked leaves
+  are torch's second parameter group, with weight_decay=0 (see `masked`).
   """
   return with_learning_rate(scale_by_adam(b1, b2, eps, eps_root=eps_root, mu_dtype=mu_dtype),
-                            add_decayed_weights(weight_decay), learning_rate=learning_rate)
+                            masked_decay(weight_decay, mask), learning_rate=learning_rate)
 
 
 @optimizer

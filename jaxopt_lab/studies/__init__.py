@@ -30,6 +30,7 @@ REGISTRY = {
     "eigencomponents": "eigencomponents",
     "rates-vs-condition": "rates_vs_condition",
     "sgd-noise": "sgd_noise",
+    "iterate-averaging": "iterate_averaging",
     "lecture-exercise": "lecture_exercise",
     "theory": "theory",
     # training on real digits

@@ -1,18 +1,22 @@
-"""Every optimizer training the same digits MLP (64-64-10, ReLU), each at its tuned learning rate.
+"""Every optimizer training the same digits MLP (64-64-10, ReLU), each tuned by its own sweep.
 
-Every optimizer x learning rate (a log grid) x seed trains in ONE vmapped program, compiled
-once: the optimizer is a traced index into the list (`one_of`). For each optimizer the rate
-with the best mean final validation accuracy is kept (the test set plays no part in the
-choice), and its runs give the curves and the test accuracy. Writes curves.png (training loss,
+Each optimizer gets its own vmapped sweep, compiled once: learning rates on a log grid (13
+from 1e-4 to 1, shifted for the optimizers whose rates live elsewhere: sign methods lower,
+Adadelta and LARS higher) x seeds, and for every optimizer with a weight_decay option
+(AdamW, Lion, LAMB, Adafactor, Muon, schedule-free AdamW with decoupled decay; LARS with
+its coupled one) x weight decays 0, 1e-4, ..., 1e-1 too: their rows are tuned in one more
+dimension than Adam's, and say which decay won. For each optimizer the configuration with
+the best mean final validation accuracy is kept (the test set plays no part in the choice),
+and its runs give the curves and the test accuracy. Writes curves.png (training loss,
 validation loss and accuracy per step), learning_rates.png (validation accuracy against the
 rate: the tuning itself), per_class.png (test precision and recall per digit of the winner),
 test_accuracy.csv (one row per optimizer), learning_rates.csv (every run) and curves.csv.
 """
 import argparse
+import inspect
 import time
 from pathlib import Path
 
-import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -21,14 +25,25 @@ from jaxopt_lab.studies import names_in
 from jaxopt_lab.optim.aliases import BY_NAME
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import save_table
-from jaxopt_lab.optim.combine import one_of
 from jaxopt_lab.studies._digits import MODEL, budget, smooth, sweep
 
-DESCRIPTION = "Every optimizer on the same digits MLP at its tuned learning rate (PNG + CSV)."
+DESCRIPTION = "Every optimizer on the same digits MLP, each tuned by its own sweep (PNG + CSV)."
+RATE_DECADES = {"sign_sgd": (-5, -1), "lion": (-5, -1), "rprop": (-5, -1),
+                "adadelta": (-2, 2), "lars": (-2, 2)}  # others: 1e-4 to 1
+WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 1e-2, 1e-1)
 
 
-def learning_rates(quick: bool) -> np.ndarray:
-  return np.logspace(-3, -1, 3) if quick else np.logspace(-4, 0, 13)
+def learning_rates(name: str, quick: bool) -> np.ndarray:
+  """13 rates over the optimizer's four decades; 3 over its middle two with --quick."""
+  low, high = RATE_DECADES.get(name, (-4, 0))
+  return np.logspace(low + 1, high - 1, 3) if quick else np.logspace(low, high, 13)
+
+
+def weight_decays(name: str, quick: bool) -> tuple:
+  """The decays swept for an optimizer with a weight_decay option; (None,) for the others."""
+  if "weight_decay" not in inspect.signature(BY_NAME[name]).parameters:
+    return (None,)
+  return (0.0, 1e-2) if quick else WEIGHT_DECAYS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,53 +60,64 @@ def best_config(table: pd.DataFrame) -> int:
                                ascending=[False, True]).index[0])
 
 
-def tune(names: list, rates: np.ndarray, quick: bool):
-  """Every optimizer x rate x seed in one program; the grid table and each winner's runs."""
-  plan = budget(quick)
+def tune_one(name: str, quick: bool):
+  """One optimizer's sweep: its grid table (with the chosen configuration's rows) and curves."""
+  plan, rates, decays = budget(quick), learning_rates(name, quick), weight_decays(name, quick)
+  columns = {"learning_rate": np.tile(rates, len(decays))}
+  if decays != (None,):
+    columns["weight_decay"] = np.repeat(decays, len(rates))
 
   def build(hparams):
-    index = hparams["optimizer"].astype(jnp.int32)
-    return one_of([BY_NAME[name](hparams["learning_rate"]) for name in names], index), None
+    options = {"weight_decay": hparams["weight_decay"]} if "weight_decay" in hparams else {}
+    return BY_NAME[name](hparams["learning_rate"], **options), None
 
+  result = sweep(build, columns, plan, quick)
+  table = result.table.assign(optimizer=name)
+  if "weight_decay" not in table:
+    table["weight_decay"] = np.nan
+  rows = np.flatnonzero(table.config == best_config(table))
+  chosen = table.iloc[rows]
+  rate, test = float(chosen.learning_rate.iloc[0]), chosen.test_accuracy.to_numpy()
+  summary = {
+      "optimizer": name, "learning_rate": rate, "weight_decay": chosen.weight_decay.iloc[0],
+      "rate_at_grid_edge": bool(np.isclose(rate, rates.min()) or np.isclose(rate, rates.max())),
+      "val_accuracy": chosen.final_val_accuracy.mean(), "test_accuracy": test.mean(),
+      "test_accuracy_std": test.std(),
+      "test_accuracy_per_seed": " ".join(f"{a:.4f}" for a in test),
+      "final_train_loss": float(smooth(result.curves["train_loss"][rows])[:, -1].mean()),
+      "runs_in_grid": len(table), "diverged_in_grid": int(table.diverged.sum()),
+      "steps": plan.steps}
+  curves = {k: result.curves[k][rows].mean(0) for k in
+            ("train_loss", "val_loss", "val_accuracy", "test_precision", "test_recall")}
+  return table, summary, curves
+
+
+def tune(names: list, quick: bool):
+  """Every optimizer's own sweep; the grid table of all, a summary row and curves for each."""
+  tables, summaries, curves = [], [], {}
   began = time.perf_counter()
-  result = sweep(build, {"optimizer": np.repeat(np.arange(len(names)), len(rates)),
-                         "learning_rate": np.tile(rates, len(names))}, plan, quick)
-  seconds = time.perf_counter() - began
-  table = result.table.assign(optimizer=[names[i // len(rates)] for i in result.table.config])
-  summaries, curves = [], {}
   for name in names:
-    rows = np.flatnonzero((table.optimizer == name) &
-                          (table.config == best_config(table[table.optimizer == name])))
-    chosen = table.iloc[rows]
-    rate = float(chosen.learning_rate.iloc[0])
-    test = chosen.test_accuracy.to_numpy()
-    own = table[table.optimizer == name]
-    summaries.append({
-        "optimizer": name, "learning_rate": rate,
-        "rate_at_grid_edge": bool(np.isclose(rate, rates.min()) or np.isclose(rate, rates.max())),
-        "val_accuracy": chosen.final_val_accuracy.mean(), "test_accuracy": test.mean(),
-        "test_accuracy_std": test.std(),
-        "test_accuracy_per_seed": " ".join(f"{a:.4f}" for a in test),
-        "final_train_loss": float(smooth(result.curves["train_loss"][rows])[:, -1].mean()),
-        "runs_in_grid": len(own), "diverged_in_grid": int(own.diverged.sum()),
-        "steps": plan.steps})
-    curves[name] = {k: result.curves[k][rows].mean(0) for k in
-                    ("train_loss", "val_loss", "val_accuracy", "test_precision", "test_recall")}
-  print(f"{len(table)} runs in {seconds:.1f} s (compilation included)")
+    table, summary, curves[name] = tune_one(name, quick)
+    tables.append(table)
+    summaries.append(summary)
+  table = pd.concat(tables, ignore_index=True)
+  print(f"{len(table)} runs in {time.perf_counter() - began:.1f} s (compilation included)")
   return table, pd.DataFrame(summaries), curves
 
 
 def main(args: argparse.Namespace) -> list[Path]:
   names = names_in("--optimizer", args.optimizers, BY_NAME)
-  rates, plan = learning_rates(args.quick), budget(args.quick)
-  print(f"{MODEL}: {len(names)} optimizers x {len(rates)} learning rates x "
-        f"{len(plan.seeds)} seeds x {plan.steps} steps, in one program")
-  grid, summary, curves = tune(names, rates, args.quick)
+  plan = budget(args.quick)
+  print(f"{MODEL}: {len(names)} optimizers, each its own sweep of learning rates (and weight "
+        f"decays) x {len(plan.seeds)} seeds x {plan.steps} steps")
+  grid, summary, curves = tune(names, args.quick)
   for row in summary.itertuples():
-    print(f"  {row.optimizer:9s} lr {row.learning_rate:.3g}: test accuracy {row.test_accuracy:.4f}")
+    decay = "" if np.isnan(row.weight_decay) else f", weight decay {row.weight_decay:g}"
+    print(f"  {row.optimizer:20s} lr {row.learning_rate:.3g}{decay}: test accuracy "
+          f"{row.test_accuracy:.4f}")
   out = Path(args.out)
-  columns = ["optimizer", "learning_rate", "seed", "final_val_accuracy", "final_val_loss",
-             "test_accuracy", "test_loss", "diverged"]
+  columns = ["optimizer", "learning_rate", "weight_decay", "seed", "final_val_accuracy",
+             "final_val_loss", "test_accuracy", "test_loss", "diverged"]
   return [save_table(summary, out / "test_accuracy.csv"),
           save_table(grid[columns], out / "learning_rates.csv"),
           save_table(curve_table(curves, summary, plan), out / "curves.csv"),
@@ -106,7 +132,8 @@ def curve_table(curves, summary, plan) -> pd.DataFrame:
   for row in summary.itertuples():
     c = curves[row.optimizer]
     frame = pd.DataFrame({"optimizer": row.optimizer, "learning_rate": row.learning_rate,
-                          "step": np.arange(1, plan.steps + 1), "train_loss": c["train_loss"]})
+                          "weight_decay": row.weight_decay, "step": np.arange(1, plan.steps + 1),
+                          "train_loss": c["train_loss"]})
     validation = pd.DataFrame({"step": plan.eval_steps, "val_loss": c["val_loss"],
                                "val_accuracy": c["val_accuracy"]})
     frames.append(frame.merge(validation, on="step", how="left"))
@@ -114,18 +141,25 @@ def curve_table(curves, summary, plan) -> pd.DataFrame:
 
 
 def _label(row) -> str:
-  return f"{row.optimizer}, lr {row.learning_rate:.2g}: test {row.test_accuracy:.1%}"
+  decay = "" if np.isnan(row.weight_decay) else f", wd {row.weight_decay:.2g}"
+  return f"{row.optimizer}, lr {row.learning_rate:.2g}{decay}: test {row.test_accuracy:.1%}"
 
 
 LINE_STYLES = ["-", "--", "-.", ":"]
 
 
+def line_style(i: int) -> dict:
+  """The i-th of 40 distinguishable lines: 10 colors, then again in each next line style."""
+  return dict(color=plt.get_cmap("tab10")(i % 10), ls=LINE_STYLES[i // 10 % len(LINE_STYLES)])
+
+
 def plot_curves(curves, summary, plan):
-  colors = plt.get_cmap("tab10")
-  fig, axes = plt.subplots(1, 3, figsize=(16, 4.6))
+  legend_rows = -(-len(summary) // 4)
+  legend_height = 0.22 * legend_rows + 0.25  # inches under the axes, for the legend
+  fig, axes = plt.subplots(1, 3, figsize=(16, 4.6 + legend_height))
   for i, row in enumerate(summary.itertuples()):
     c = curves[row.optimizer]
-    style = dict(color=colors(i), ls=LINE_STYLES[i % len(LINE_STYLES)], lw=1.3)
+    style = dict(**line_style(i), lw=1.3)
     axes[0].semilogy(np.arange(1, plan.steps + 1), smooth(c["train_loss"]), label=_label(row),
                      **style)
     axes[1].semilogy(plan.eval_steps, c["val_loss"], **style)
@@ -139,23 +173,30 @@ def plot_curves(curves, summary, plan):
   seeds = len(plan.seeds)
   fig.suptitle(f"Digits, {MODEL}: each optimizer at the learning rate with the best validation "
                f"accuracy (mean of {seeds} seed{'s' * (seeds > 1)})")
-  fig.tight_layout(rect=(0, 0.1, 1, 1))
+  fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
   fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncols=4, fontsize=9)
   return fig
 
 
 def plot_rates(grid, summary):
-  colors = plt.get_cmap("tab10")
-  fig, ax = plt.subplots(figsize=(7.5, 4.6))
+  """Validation accuracy against the learning rate, at the chosen weight decay for the
+  optimizers that swept one (star: the chosen configuration)."""
+  fig, ax = plt.subplots(figsize=(11, 5.5))
   for i, row in enumerate(summary.itertuples()):
     runs = grid[grid.optimizer == row.optimizer]
+    if not np.isnan(row.weight_decay):
+      runs = runs[np.isclose(runs.weight_decay, row.weight_decay)]
     means = runs.groupby("learning_rate").final_val_accuracy.mean()
-    ax.semilogx(means.index, means.to_numpy(), ".-", color=colors(i), label=row.optimizer)
-    ax.semilogx(row.learning_rate, row.val_accuracy, "*", color=colors(i), ms=12)
+    style = line_style(i)
+    decay = "" if np.isnan(row.weight_decay) else f" (wd {row.weight_decay:.2g})"
+    ax.semilogx(means.index, means.to_numpy(), ".", ls=style["ls"], color=style["color"],
+                label=row.optimizer + decay)
+    ax.semilogx(row.learning_rate, row.val_accuracy, "*", color=style["color"], ms=12)
   ax.set(xlabel="learning rate", ylabel="final validation accuracy (mean over seeds)",
-         title="Tuning: validation accuracy against the learning rate (star: chosen)",
-         ylim=(0, 1.02))
-  ax.legend(ncols=2)
+         title="Tuning: validation accuracy against the learning rate, at the chosen weight "
+               "decay (star: chosen)", ylim=(0, 1.02))
+  ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+  fig.tight_layout()
   return fig
 
 
@@ -168,8 +209,8 @@ def plot_per_class(curves, summary):
   ax.bar(digits + 0.2, c["test_recall"], 0.4, label="recall = TP / (TP + FN)")
   lowest = min(c["test_precision"].min(), c["test_recall"].min())
   ax.set(xlabel="digit", ylabel="test set (mean over seeds)", xticks=digits,
-         ylim=(max(0.0, lowest - 0.05), 1.0),
-         title=f"Per-class test precision and recall of {row.optimizer} "
-               f"(lr {row.learning_rate:.2g}, accuracy {row.test_accuracy:.1%})")
-  ax.legend(loc="lower right")
+         ylim=(max(0.0, lowest - 0.05), 1.0))
+  ax.set_title(f"Per-class test precision and recall of {_label(row)}", pad=24)
+  ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False)
+  fig.tight_layout()
   return fig

@@ -397,7 +397,7 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
         f"{''.join(f', {n}={_shown(chosen[n])}' for n in static)} "
         f"({task.objective.column} {chosen['mean']:.4f})")
   rows = table.index[table.config == chosen.config]
-  summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
+  summary = {"optimizer": optimizer, "swept": ", ".join(names), **{n: chosen[n] for n in names},
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
              "fresh_mean": curse.iloc[0].fresh_mean, "fresh_std": curse.iloc[0].fresh_std,
              "configurations": len(board),
@@ -423,7 +423,9 @@ def compare(chosen: list[sweep_report.Chosen], tasks: dict, out: Path) -> list[P
   text = (f"# Optimizers compared, each at its best configuration\n\n"
           f"Chosen by {objective.describe()} on the sweep's seeds; `fresh_mean` is the same "
           f"configuration re-run on fresh seeds (the honest score); test metrics are "
-          f"evaluated once, for the chosen configuration only.\n\n"
+          f"evaluated once, for the chosen configuration only. Each optimizer sweeps the "
+          f"parameters it takes (`swept`): those with a weight_decay option sweep it too, so "
+          f"AdamW's row differs from Adam's by the decay it chose.\n\n"
           f"{sweep_report.markdown_table(frame)}\n")
   figure = sweep_plots.optimizer_comparison(chosen, objective,
                                             next(iter(tasks.values())).eval_steps)

@@ -41,11 +41,13 @@ SCHEDULES = {
 
 
 def optimizer_hyperparameters(optimizer: str) -> tuple:
-  """The numeric keywords of an optimizer factory, the ones a sweep may vary."""
+  """The keywords of an optimizer factory a sweep may vary: those with a float default, or
+  none (a learning rate); not flags, masks, or integer counts (Newton-Schulz steps, warmup
+  steps, which a schedule's own options cover)."""
   if optimizer not in BY_NAME:
     raise ValueError(f"--optimizer {optimizer}: unknown; choose from {', '.join(BY_NAME)}")
   parameters = inspect.signature(BY_NAME[optimizer]).parameters.values()
-  return tuple(p.name for p in parameters if not isinstance(p.default, bool))
+  return tuple(p.name for p in parameters if p.default is p.empty or isinstance(p.default, float))
 
 
 def check_space(task: Task, columns: dict, optimizer: str):

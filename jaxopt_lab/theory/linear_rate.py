@@ -13,6 +13,7 @@ import optax
 
 RANK_TOLERANCE = 1e-9  # relative to |J|: smaller directions do not count as excited
 LINEARITY_TOLERANCE = 1e-9  # relative to |J|: the Jacobian may differ this much between points
+LATER = 1000  # steps: the step must not change when the step counts advance this far
 
 
 def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
@@ -21,16 +22,21 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
 
   J comes from `jax.jacfwd` in float64. `update` also gets optax's extra arguments (value,
   grad, value_fn), so methods that call the objective (`jaxopt_lab.newton`) work. Integer
-  state (step counts) is held at its initial value, so a schedule is read at step 0.
+  state (step counts) is held at its initial value; a constant schedule is fine, one that
+  changes the step as the counts advance has no single rate and is rejected.
 
   A run starts at z_0 = B w_0 (B = d init / d w_0) and shows C z_k = w_k, so only the minimal
   part of (J, B, C) matters: the Krylov space span{B, J B, J^2 B, ...} (what the parameters
   excite), then within it the part C observes. A step count, a buffer nothing writes or an
   average nothing reads adds no eigenvalue.
 
-  Raises ValueError when the step is not linear there: the Jacobian on the excited modes
-  must agree at two points reached from different starts and scales; adaptive methods
-  (adam, adagrad, rmsprop), which divide by running gradient magnitudes, fail this.
+  Raises ValueError when the step is not linear there. Three checks, on the excited modes:
+  the Jacobian must agree at two points reached from different starts and scales (adaptive
+  methods such as adam, adagrad, rmsprop divide by running gradient magnitudes; trust ratios,
+  lars and lamb, by norms); it must not change when the integer state (step counts) is
+  advanced by LATER steps (a decaying schedule, RAdam's warm-up: no single rate); and the
+  step must superpose, step(z+) - step(z-) = J (z+ - z-) for the points reached from w0 and
+  -w0 (sign methods, sign_sgd and lion, have J = 0 in their sign and fail only this one).
   """
   if not isinstance(optimizer, optax.GradientTransformation):
     raise ValueError(f"linear_rate(optimizer=...): optimizer must be an "
@@ -45,18 +51,30 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
   if not np.isfinite(hessian).all():
     raise ValueError("linear_rate(hessian=...): hessian must be finite, got "
                      f"{hessian[~np.isfinite(hessian)].flat[0]}")
+  starts = np.random.default_rng(0).normal(size=(2, hessian.shape[0])) * [[1.0], [100.0]]
   with jax.enable_x64(True):
     step, start = _packed_step(optimizer, jnp.asarray(hessian))
-    step_jacobian, start_jacobian = jax.jit(jax.jacfwd(step)), jax.jit(jax.jacfwd(start))
-    step = jax.jit(step)
-    starts = np.random.default_rng(0).normal(size=(2, hessian.shape[0])) * [[1.0], [100.0]]
-    jacobians, excitations = [], []
-    for w in starts:
-      z = start(jnp.asarray(w))
-      for _ in range(2):  # fill the buffers, so the point is one a run reaches
+    later_step, _ = _packed_step(optimizer, jnp.asarray(hessian), later=LATER)
+
+    def reached(w):  # a point a run reaches: the buffers filled by two steps
+      z = start(w)
+      for _ in range(2):
         z = step(z)
-      jacobians.append(np.asarray(step_jacobian(z)))
-      excitations.append(np.asarray(start_jacobian(jnp.asarray(w))))
+      return z
+
+    @jax.jit  # everything in one compiled program, each map once (vmapped over points)
+    def analysis(starts):
+      points = jax.vmap(reached)(jnp.concatenate([starts, -starts[:1]]))  # w0, w1, -w0
+      jacobians = jax.vmap(jax.jacfwd(step))(points[:2])
+      later = jax.jacfwd(later_step)(points[0])  # the step counts advanced
+      excitations = jax.vmap(jax.jacfwd(start))(starts)
+      moved = jax.vmap(step)(points[::2])
+      superposed = moved[0] - moved[1] - jacobians[0] @ (points[0] - points[2])
+      return ([*jacobians, later], [*excitations, excitations[0]], superposed,
+              points[0] - points[2])
+
+    jacobians, excitations, superposed, difference = jax.tree.map(
+        np.asarray, analysis(jnp.asarray(starts)))
   if not all(np.isfinite(j).all() for j in jacobians + excitations):
     raise ValueError("linear_rate: the step's Jacobian is not finite at a point a run reaches")
   jacobian, excitation = jacobians[0], excitations[0]
@@ -66,11 +84,12 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
     change = max(np.abs((j - jacobian) @ excited).max(initial=0.0),
                  np.abs(b - excitation).max(initial=0.0))
     if change > LINEARITY_TOLERANCE * scale:
-      raise ValueError(
-          "linear_rate: the optimizer's step is not linear on a quadratic (its Jacobian "
-          f"differs by {change:.3g} between two points, against entries up to {scale:.3g}), "
-          "so no single rate describes it: adaptive methods (adam, adagrad, rmsprop) divide "
-          "by running gradient magnitudes, L-BFGS and line searches depend on the iterates")
+      raise _not_linear(f"its Jacobian differs by {change:.3g} between two points or step "
+                        f"counts, against entries up to {scale:.3g}")
+  size = np.abs(difference).max(initial=0.0)
+  if np.abs(superposed).max(initial=0.0) > LINEARITY_TOLERANCE * scale * max(size, 1.0):
+    raise _not_linear(f"the steps from w0 and -w0 differ by {np.abs(superposed).max():.3g} "
+                      "more than its Jacobian says, though the Jacobian agrees")
   observe = np.eye(hessian.shape[0], jacobian.shape[0])  # C: the parameters come first in z
   reduced = excited.T @ jacobian @ excited
   observed = _krylov_basis(reduced.T, (observe @ excited).T, RANK_TOLERANCE * scale)
@@ -78,8 +97,18 @@ def linear_rate(optimizer: optax.GradientTransformation, hessian) -> float:
   return float(np.abs(np.linalg.eigvals(minimal)).max(initial=0.0))
 
 
-def _packed_step(optimizer, hessian):
-  """One step and the start as maps of a flat float vector z = (w, float state leaves)."""
+def _not_linear(detail: str) -> ValueError:
+  return ValueError(
+      f"linear_rate: the optimizer's step is not linear on a quadratic ({detail}), so no "
+      "single rate describes it: adaptive methods (adam, adagrad, rmsprop) divide by running "
+      "gradient magnitudes, sign methods (sign_sgd, lion) take signs, trust ratios (lars, lamb) "
+      "divide by norms, L-BFGS and line searches depend on the iterates, and schedules and "
+      "warm-ups (radam) on the step count")
+
+
+def _packed_step(optimizer, hessian, later: int = 0):
+  """One step and the start as maps of a flat float vector z = (w, float state leaves); the
+  integer state (step counts) is held at its initial value plus `later`."""
   n = hessian.shape[0]
   optimizer = optax.with_extra_args_support(optimizer)  # value_fn etc. for Newton, L-BFGS
   template = optimizer.init(jnp.zeros(n, hessian.dtype))
@@ -99,8 +128,9 @@ def _packed_step(optimizer, hessian):
         state_leaves.append(z[offset:offset + size].reshape(jnp.shape(leaf)).astype(
             jnp.result_type(leaf)))
         offset += size
-      else:
-        state_leaves.append(leaf)  # integer state (a step count) stays at its initial value
+      else:  # integer state (a step count) stays at its initial value (+ later)
+        integer = jnp.issubdtype(jnp.result_type(leaf), jnp.integer)
+        state_leaves.append(leaf + later if integer else leaf)
     return w, jax.tree.unflatten(treedef, state_leaves)
 
   def step(z):

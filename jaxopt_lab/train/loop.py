@@ -36,6 +36,7 @@ import optax
 from flax import nnx
 
 from jaxopt_lab._validation import Interval, check_int
+from jaxopt_lab.optim.averaging import evaluation_params
 from jaxopt_lab.train.data import Dataset, batches_per_epoch, epoch_order, take_batch
 from jaxopt_lab.train.data_parallel import sharded_value_and_grad
 from jaxopt_lab.train.early_stopping import (
@@ -56,8 +57,9 @@ class Metrics(NamedTuple):
 
 
 class TrainResult(NamedTuple):
-  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it); when
-                           # early stopping stopped the run, those of the best validation loss
+  params: nnx.State        # the trained model's parameters (`trained_model` rebuilds it): the
+                           # iterate average or schedule-free x when the optimizer keeps one;
+                           # when early stopping stopped the run, those of the best validation loss
   train_loss: jax.Array    # [steps]: data loss of each step's minibatch, before its update
   val_loss: jax.Array      # [evaluations]: at `evaluation_steps(steps, eval_every)`
   val_accuracy: jax.Array  # [evaluations]
@@ -313,10 +315,11 @@ def training(make_model: Callable[[nnx.Rngs], nnx.Module],
     def block(carry, ts):
       carry, (values, ratios, bad) = jax.lax.scan(step, carry, ts)
       params, opt_state, order, stopping = carry
-      record = evaluate_at(params)
-      if stopping is not None:
-        stopping, params = early_stopping_update(stopping, record["val_loss"], params,
-                                                 ts[-1] + 1, early_stopping)
+      evaluated = evaluation_params(opt_state, params)
+      record = evaluate_at(evaluated)
+      if stopping is not None:  # it keeps the best evaluated parameters; stopped, nothing trains
+        stopping, _ = early_stopping_update(stopping, record["val_loss"], evaluated, ts[-1] + 1,
+                                            early_stopping)
       record.update(update_ratio=ratios[-1], nonfinite_steps=jnp.sum(bad))
       return (params, opt_state, order, stopping), (values, record)
 
@@ -336,9 +339,11 @@ def training(make_model: Callable[[nnx.Rngs], nnx.Module],
 
   def result(state: TrainState, train_loss, records) -> TrainResult:
     graphdef = graph()
-    params, stopping = state.params, state.stopping  # once stopped, the best ones, kept since
+    params, stopping = evaluation_params(state.opt_state, state.params), state.stopping
     extra = {}
-    if stopping is not None:
+    if stopping is not None:   # once stopped, the best evaluated parameters
+      params = jax.tree.map(lambda best, p: jnp.where(stopping.stopped, best, p),
+                            stopping.best_params, params)
       extra.update(best_step=stopping.best_step,
                    stopped_step=jnp.where(stopping.stopped, stopping.stopped_step, steps))
     model = nnx.merge(graphdef, params)
@@ -372,9 +377,10 @@ def train(make_model: Callable[[nnx.Rngs], nnx.Module], optimizer: optax.Gradien
   `lambda p: losses.l2(p, 1e-4)`, is added to the objective but not to `train_loss`. The
   optimizer also receives the batch's data loss as `value` (optax's extra-args convention), so
   `reduce_on_plateau` can be chained in. Validation runs after every `eval_every` steps and
-  after the last. With a `mesh` (see `data_parallel.data_mesh`) each batch is split over the
-  mesh's devices and their gradients summed: synchronous data parallelism, equal to one
-  device up to rounding.
+  after the last, on `evaluation_params(state, params)`: the parameters themselves, or the
+  average an averaging optimizer keeps, or schedule-free's x. With a `mesh` (see
+  `data_parallel.data_mesh`) each batch is split over the mesh's devices and their gradients
+  summed: synchronous data parallelism, equal to one device up to rounding.
 
   `regularization` (see `jaxopt_lab.train.regularizers`) augments each minibatch, smooths
   or mixes its targets and runs the model with dropout, from the step's own key

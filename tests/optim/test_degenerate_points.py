@@ -117,6 +117,58 @@ TRANSFORMS = {
                             {**LR, "damping": (0.0, 0.1)}),
     "scale_by_lbfgs": Case(sgd_with(lambda h: jl.scale_by_lbfgs(3)), LR),
     "lbfgs": Case(lambda h: jl.lbfgs(h["learning_rate"], memory_size=3), LR, reverse=False),
+    # -- the zoo's blocks (their optimizers are chains of them: COVERED_BY) --------------------
+    "scale_by_nadam": Case(sgd_with(lambda h: jl.scale_by_nadam(h["b1"], h["b2"], h["eps"],
+                                                                h["momentum_decay"])),
+                           {**LR, "b1": (0.0, 0.9), "b2": (0.0, 0.99), "eps": (0.0, 1e-8),
+                            "momentum_decay": (0.0, 4e-3)}),
+    "scale_by_radam": Case(sgd_with(lambda h: jl.scale_by_radam(h["b1"], h["b2"], h["eps"])),
+                           {**LR, "b1": (0.0, 0.9), "b2": (0.0, 0.6), "eps": (0.0, 1e-8)}),
+    "scale_by_adamax": Case(sgd_with(lambda h: jl.scale_by_adamax(h["b1"], h["b2"], h["eps"])),
+                            {**LR, "b1": (0.0, 0.9), "b2": (0.0, 0.99), "eps": (0.0, 1e-8)}),
+    "scale_by_belief": Case(sgd_with(lambda h: jl.scale_by_belief(h["b1"], h["b2"], h["eps"],
+                                                                  h["eps_root"])),
+                            {**LR, **ADAM}),
+    "scale_by_debiased_rms": Case(sgd_with(lambda h: jl.scale_by_debiased_rms(h["b2"], h["eps"])),
+                                  {**LR, "b2": (0.0, 0.99), "eps": (0.0, 1e-8)}),
+    "scale_by_sign": Case(sgd_with(lambda h: jl.scale_by_sign()), LR),
+    "scale_by_lion": Case(sgd_with(lambda h: jl.scale_by_lion(h["b1"], h["b2"])),
+                          {**LR, "b1": (0.0, 0.9), "b2": (0.0, 0.99)}),
+    "scale_by_trust_ratio": Case(
+        sgd_with(lambda h: jl.scale_by_trust_ratio(h["coefficient"], h["eps"])),
+        {**LR, "coefficient": (1e-3, 1.0), "eps": (0.0, 1e-8)}),
+    "scale_by_adadelta": Case(sgd_with(lambda h: jl.scale_by_adadelta(h["rho"], h["eps"])),
+                              {**LR, "rho": (0.0, 0.9), "eps": (0.0, 1e-6)}),
+    "scale_by_rprop": Case(
+        sgd_with(lambda h: jl.scale_by_rprop(h["step"], h["minus"], h["plus"], h["low"],
+                                             h["high"])),
+        {**LR, "step": (0.0, 0.01), "minus": (0.0, 0.5), "plus": (1.0, 1.2), "low": (0.0, 1e-6),
+         "high": (0.0, 50.0)}),
+    "scale_by_factored_rms[factored, clip_by_block_rms, scale_by_param_block_rms]": Case(
+        sgd_with(lambda h: on_matrices(optax.chain(
+            jl.scale_by_factored_rms(h["decay_rate"], h["eps"], min_dim_size_to_factor=1),
+            jl.clip_by_block_rms(h["threshold"]), jl.scale_by_param_block_rms(h["min_scale"])))),
+        {**LR, "decay_rate": (0.0, 0.8), "eps": (0.0, 1e-30), "threshold": (1e-3, 1.0),
+         "min_scale": (0.0, 1e-3)}),
+    "clip_by_block_rms": Case(sgd_with(lambda h: jl.clip_by_block_rms(h["threshold"])),
+                              {**LR, "threshold": (1e-3, 1.0)}),
+    "scale_by_param_block_rms": Case(
+        sgd_with(lambda h: jl.scale_by_param_block_rms(h["min_scale"])),
+        {**LR, "min_scale": (0.0, 1e-3)}),
+    "scale_by_muon[orthogonalize_via_newton_schulz]": Case(
+        sgd_with(lambda h: on_matrices(jl.scale_by_muon(h["beta"], 2, h["eps"]))),
+        {**LR, "beta": (0.0, 0.95), "eps": (0.0, 1e-8)}),
+    "masked": Case(sgd_with(lambda h: jl.masked(jl.add_decayed_weights(h["weight_decay"]),
+                                                {"w": True, "e": False})),
+                   {**LR, "weight_decay": (0.0, 0.1)}),
+    "schedule_free_adamw": Case(
+        lambda h: jl.schedule_free_adamw(h["learning_rate"], 0.9, h["b2"], h["eps"],
+                                         weight_lr_power=h["power"], warmup_steps=h["warmup"]),
+        {**LR, "b2": (0.0, 0.99), "eps": (0.0, 1e-8), "power": (0.0, 2.0),
+         "warmup": (0.0, 3.0)}),
+    "polyak_averaging": Case(lambda h: jl.polyak_averaging(jl.sgd(h["learning_rate"]), 1), LR),
+    "ema_averaging": Case(lambda h: jl.ema_averaging(jl.sgd(h["learning_rate"]), h["decay"]),
+                          {**LR, "decay": (0.0, 0.9)}),
 }
 COVERED_BY = {  # optimizers that are exactly a chain of cases above (their code adds no step)
     "momentum": "with_learning_rate(scale_by_momentum)",
@@ -125,6 +177,20 @@ COVERED_BY = {  # optimizers that are exactly a chain of cases above (their code
     "adamw": "with_learning_rate(scale_by_adam, add_decayed_weights): adam's blocks",
     "amsgrad": "with_learning_rate(scale_by_adam(amsgrad=True))",
     "newton": "with_learning_rate(scale_by_newton)",
+    "nadam": "with_learning_rate(scale_by_nadam)",
+    "radam": "with_learning_rate(scale_by_radam)",
+    "adamax": "with_learning_rate(scale_by_adamax)",
+    "adabelief": "with_learning_rate(scale_by_belief)",
+    "sign_sgd": "with_learning_rate(scale_by_sign)",
+    "lion": "with_learning_rate(scale_by_lion, masked(add_decayed_weights))",
+    "lamb": "with_learning_rate(scale_by_adam, masked(add_decayed_weights), scale_by_trust_ratio)",
+    "lars": "masked(add_decayed_weights, scale_by_trust_ratio), the rate, scale_by_momentum",
+    "adafactor": "with_learning_rate(scale_by_factored_rms, clip_by_block_rms, "
+                 "scale_by_param_block_rms, masked(add_decayed_weights))",
+    "adadelta": "with_learning_rate(scale_by_adadelta)",
+    "rprop": "optax.chain(scale_by_rprop, optax.scale(-1)): the count is scale_by_rprop's",
+    "muon": "with_learning_rate(partition(scale_by_muon, scale_by_nadam), masked decay)",
+    "schedule_free": "schedule_free_adamw's case: schedule_free around with_learning_rate",
 }
 
 # name -> (parameters -> schedule, name -> (degenerate value, regular value))
@@ -166,7 +232,26 @@ NOT_A_STEP = {  # public functions that are neither a transformation nor a sched
     "nesterov_lookahead_point": "w + beta v: no division, square root or norm",
     "random_search": "gradient-free sampling: no division, square root or norm",
     "random_local_search": "gradient-free sampling: no division, square root or norm",
+    "averaged_params": "reads the average a polyak_averaging/ema_averaging state holds",
+    "evaluation_params": "averaged_params, or schedule_free_eval_params, or the parameters",
+    "schedule_free_eval_params": "(y - (1 - b1) z) / b1 with b1 in (0, 1): no degenerate point",
+    "orthogonalize_via_newton_schulz": "a function of a matrix: scale_by_muon's case runs it",
 }
+
+
+def on_matrices(block):
+  """`block` on the parameters reshaped to matrices [2, n / 2] (Muon and the factored second
+  moment see 2-D leaves; the vector [4] becomes [2, 2], the empty leaf [2, 0])."""
+  shaped = lambda tree: jax.tree.map(lambda x: x.reshape(2, -1), tree)
+
+  def init(params):
+    return block.init(shaped(params))
+
+  def update(updates, state, params=None):
+    new, state = block.update(shaped(updates), state, None if params is None else shaped(params))
+    return jax.tree.map(lambda u, old: u.reshape(old.shape), new, updates), state
+
+  return optax.GradientTransformation(init, update)
 
 
 def public_functions() -> set:

@@ -79,7 +79,7 @@ def test_schedules_on_digits_quick(tmp_path):
 
 
 def test_bad_options_are_one_line(tmp_path, capsys):
-  assert cli.main(["digits-optimizers", "--quick", "--optimizers", "adam,lion"]) == 2
+  assert cli.main(["digits-optimizers", "--quick", "--optimizers", "adam,shampoo"]) == 2
   assert cli.main(["schedules-on-digits", "--quick", "--schedules", "cosine,onecycle"]) == 2
   errors = capsys.readouterr().err.strip().splitlines()
-  assert len(errors) == 2 and "unknown lion" in errors[0] and "unknown onecycle" in errors[1]
+  assert len(errors) == 2 and "unknown shampoo" in errors[0] and "unknown onecycle" in errors[1]

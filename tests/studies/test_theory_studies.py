@@ -17,6 +17,7 @@ STUDY_FILES = {
     "rates-vs-condition": ["rates_vs_condition.png", "rates_vs_condition.csv"],
     "sgd-noise": ["sgd_noise.png", "sgd_noise_stationary.csv", "sgd_noise_transient.csv"],
     "lecture-exercise": ["lecture_exercise.png", "lecture_exercise.csv"],
+    "iterate-averaging": ["iterate_averaging.png", "iterate_averaging.csv"],
 }
 
 
@@ -41,6 +42,13 @@ def check_agreement(name, out):
   elif name == "sgd-noise":
     table = pd.read_csv(out / "sgd_noise_stationary.csv")
     assert table.relative_error.abs().max() < 0.15  # 32 chains in the quick version
+  elif name == "iterate-averaging":
+    table = pd.read_csv(out / "iterate_averaging.csv")
+    # every final E f within 4 standard errors of its theory (64 chains in the quick version)
+    assert ((table.final_loss - table.theory).abs() < 4 * table.standard_error).all(), table
+    polyak = table[table.method.str.startswith("Polyak")]
+    assert (polyak.final_loss < polyak.sgd_noise_floor / 10).all()  # below the floor, falling
+    assert polyak.final_loss.max() / polyak.final_loss.min() < 1.5  # whatever the rate
   elif name == "lecture-exercise":
     table = pd.read_csv(out / "lecture_exercise.csv")
     assert (table.predicted == table.observed).all()

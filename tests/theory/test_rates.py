@@ -12,6 +12,7 @@ import jaxopt_lab as jl
 from helpers import run
 from jaxopt_lab import theory
 from jaxopt_lab.theory.problems import quadratic
+from optimizer_table import TABLE
 
 EIGENVALUES = np.array([0.05, 0.3, 1.0, 2.0])
 ROTATED = quadratic(EIGENVALUES, rotation_seed=1)  # a non-diagonal Hessian
@@ -191,12 +192,30 @@ def test_linear_rate_ignores_state_the_parameters_do_not_excite_or_see():
       pytest.approx(expected, rel=1e-10)
 
 
-@pytest.mark.parametrize("optimizer", [jl.adam(0.1), jl.adagrad(0.1), jl.rmsprop(0.01),
-                                       jl.chain(jl.clip_by_global_norm(0.1), jl.sgd(0.1))],
-                         ids=["adam", "adagrad", "rmsprop", "clipping"])
+@pytest.mark.parametrize("optimizer", [
+    jl.adam(0.1), jl.adagrad(0.1), jl.rmsprop(0.01),
+    jl.chain(jl.clip_by_global_norm(0.1), jl.sgd(0.1)),
+    jl.sign_sgd(0.01),                                   # Jacobian 0 in the sign: superposition
+    jl.sgd(jl.exponential_decay(0.1, 1, 0.99)),          # a rate that changes with the count
+    jl.momentum(jl.warmup(jl.constant(0.1), 10), 0.9)],  # a warmup
+    ids=["adam", "adagrad", "rmsprop", "clipping", "sign_sgd", "decaying", "warmup"])
 def test_linear_rate_rejects_nonlinear_steps(optimizer):
   with pytest.raises(ValueError, match="not linear on a quadratic.*adaptive methods"):
     theory.linear_rate(optimizer, ROTATED.hessian)
+
+
+@pytest.mark.parametrize("name", TABLE)
+def test_linear_rate_answers_every_row_of_the_table(name):
+  """A rate for the rows the table marks linear on a quadratic, one clear error for every
+  other row: no optimizer gets a number that describes nothing (lion's and sign_sgd's steps
+  have a zero Jacobian in their sign, so before the superposition check they got one)."""
+  row = TABLE[name]
+  optimizer, hessian = row.factory(**row.hyper), np.diag([0.5, 2.0])
+  if row.linear_in_gradients:
+    assert 0 < theory.linear_rate(optimizer, hessian) < 1
+  else:
+    with pytest.raises(ValueError, match="^linear_rate: the optimizer's step is not linear"):
+      theory.linear_rate(optimizer, hessian)
 
 
 def test_linear_rate_rejects_a_non_square_hessian():
