@@ -8,8 +8,8 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, PROBABILITY, check, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import abs_sq, safe_divide, safe_sqrt
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
+from jaxopt_lab.optim.base import (
+    Scalar, ScalarOrSchedule, abs_sq, cast_like, safe_div, safe_sqrt, wide)
 from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = ["scale_by_adadelta", "adadelta", "ScaleByAdadeltaState"]
@@ -38,13 +38,13 @@ def scale_by_adadelta(rho: Scalar = 0.9, eps: Scalar = 1e-6) -> optax.GradientTr
     del params
     check_same_tree("scale_by_adadelta.update", ("grads", grads),
                     ("state.square_avg", state.square_avg), ("state.acc_delta", state.acc_delta))
-    square_avg = jax.tree.map(lambda s, g: rho * jnp.real(wide(s)) + (1 - rho) * abs_sq(g),
+    square_avg = jax.tree.map(lambda s, g: rho * jnp.real(wide(s)) + (1 - rho) * abs_sq(wide(g)),
                               state.square_avg, grads)
     steps = jax.tree.map(
-        lambda g, s, d: safe_divide(safe_sqrt(jnp.real(wide(d)) + eps) * wide(g),
-                                    safe_sqrt(s + eps)),
+        lambda g, s, d: safe_div(safe_sqrt(jnp.real(wide(d)) + eps) * wide(g),
+                                 safe_sqrt(s + eps)),
         grads, square_avg, state.acc_delta)
-    acc_delta = jax.tree.map(lambda d, x: rho * jnp.real(wide(d)) + (1 - rho) * abs_sq(x),
+    acc_delta = jax.tree.map(lambda d, x: rho * jnp.real(wide(d)) + (1 - rho) * abs_sq(wide(x)),
                              state.acc_delta, steps)
     return cast_like(steps, grads), ScaleByAdadeltaState(cast_like(square_avg, state.square_avg),
                                                          cast_like(acc_delta, state.acc_delta))

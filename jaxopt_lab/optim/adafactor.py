@@ -22,8 +22,8 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, Interval, check, check_int, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import abs_sq, safe_rms, scalar_dtype
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
+from jaxopt_lab.optim.arithmetic import safe_rms, scalar_dtype
+from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, abs_sq, wide
 from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
@@ -114,7 +114,7 @@ def scale_by_factored_rms(decay_rate: Scalar = 0.8, eps: Scalar = 1e-30, factore
     beta = 1 - jnp.power(count.astype(scalar_dtype(grads)), -decay_rate)
 
     def one(g, r, c, v):
-      squared = abs_sq(g) + eps
+      squared = abs_sq(wide(g)) + eps
       axes = dims(g)
       if axes is None:
         v = beta * jnp.real(wide(v)) + (1 - beta) * squared

@@ -14,9 +14,9 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import (
-    abs_sq, bias_correction, moving_average, safe_divide, safe_sqrt, scalar_dtype)
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
+from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, scalar_dtype
+from jaxopt_lab.optim.base import (
+    Scalar, ScalarOrSchedule, abs_sq, cast_like, safe_div, safe_sqrt, wide)
 from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = [
@@ -83,8 +83,8 @@ def unchecked_nadam(b1, b2, eps, momentum_decay) -> optax.GradientTransformation
     nu = moving_average(state.nu, grads, b2, 2)
     root_c2 = jnp.sqrt(bias_correction(b2, count))
     updates = jax.tree.map(
-        lambda g, m, v: safe_divide(gradient_weight * wide(g) + momentum_weight * m,
-                                    safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
+        lambda g, m, v: safe_div(gradient_weight * wide(g) + momentum_weight * m,
+                                 safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
         grads, mu, nu)
     return updates, ScaleByNadamState(count, product.astype(state.mu_product.dtype),
                                       cast_like(mu, state.mu), cast_like(nu, state.nu))
@@ -136,7 +136,7 @@ def scale_by_radam(b1: Scalar = 0.9, b2: Scalar = 0.999,
     nu = moving_average(state.nu, grads, b2, 2)
 
     def step(m, v, g):
-      adaptive = safe_divide(factor * m, safe_sqrt(v) + eps)
+      adaptive = safe_div(factor * m, safe_sqrt(v) + eps)
       return (jnp.where(rectified, adaptive, m) / c1).astype(g.dtype)
 
     updates = jax.tree.map(step, mu, nu, grads)
@@ -172,9 +172,9 @@ def scale_by_adamax(b1: Scalar = 0.9, b2: Scalar = 0.999,
     c1 = bias_correction(b1, count)
     mu = moving_average(state.mu, grads, b1, 1)
     nu = jax.tree.map(
-        lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), safe_sqrt(abs_sq(g)) + eps),
+        lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), safe_sqrt(abs_sq(wide(g))) + eps),
         state.nu, grads)
-    updates = jax.tree.map(lambda m, u, g: safe_divide(m, c1 * u).astype(g.dtype), mu, nu, grads)
+    updates = jax.tree.map(lambda m, u, g: safe_div(m, c1 * u).astype(g.dtype), mu, nu, grads)
     return updates, ScaleByAdamaxState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
   return optax.GradientTransformation(init, update)
@@ -211,7 +211,7 @@ def scale_by_belief(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-16,
     surprise = jax.tree.map(lambda g, m: wide(g) - m, grads, mu)
     nu = jax.tree.map(lambda s: s + eps_root, moving_average(state.nu, surprise, b2, 2))
     updates = jax.tree.map(
-        lambda m, s, g: safe_divide(m / c1, safe_sqrt(s) / root_c2 + eps).astype(g.dtype),
+        lambda m, s, g: safe_div(m / c1, safe_sqrt(s) / root_c2 + eps).astype(g.dtype),
         mu, nu, grads)
     return updates, ScaleByBeliefState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
@@ -243,7 +243,7 @@ def scale_by_debiased_rms(b2: Scalar = 0.999, eps: Scalar = 1e-8) -> optax.Gradi
     root_c2 = jnp.sqrt(bias_correction(b2, count))
     nu = moving_average(state.nu, grads, b2, 2)
     updates = jax.tree.map(
-        lambda g, v: safe_divide(wide(g), safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
+        lambda g, v: safe_div(wide(g), safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
         grads, nu)
     return updates, ScaleByDebiasedRmsState(count, cast_like(nu, state.nu))
 

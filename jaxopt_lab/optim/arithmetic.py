@@ -1,5 +1,6 @@
-"""What the zoo's blocks share: moving averages, bias corrections, and squares, roots, norms,
-signs and quotients that are safe at zero, in value and in forward and reverse derivatives.
+"""What the zoo's blocks share beyond optim.base (whose abs_sq, safe_sqrt, safe_div and
+safe_norm they use): moving averages, bias corrections, RMS and signs that are safe at zero,
+in value and in forward and reverse derivatives.
 
 Complex leaves follow optax: |g|^2 = real(g conj(g)), a norm is the root of a sum of |g|^2,
 a sign is g / |g| (0 at 0). A moment of |g|^2 is real; it is kept in the state's own dtype
@@ -15,12 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lab.optim.base import wide
-
-
-def real_dtype(dtype) -> np.dtype:
-  """float32 for float32 and complex64, float64 for complex128: the dtype of |x|."""
-  return jnp.finfo(dtype).dtype
+from jaxopt_lab.optim.base import abs_sq, real_dtype, safe_div, safe_sqrt, wide
 
 
 def scalar_dtype(tree) -> np.dtype:
@@ -31,34 +27,9 @@ def scalar_dtype(tree) -> np.dtype:
   return jnp.result_type(jnp.float32, *dtypes)
 
 
-def abs_sq(x: jax.Array) -> jax.Array:
-  """|x|^2 in wide real precision: x^2, or real(x conj(x)) for complex x."""
-  x = wide(x)
-  if jnp.iscomplexobj(x):
-    return jnp.real(x * jnp.conj(x))
-  return x * x
-
-
-def safe_sqrt(x: jax.Array) -> jax.Array:
-  """sqrt(x) for x >= 0, with derivative 0 (not inf) at x = 0."""
-  positive = x > 0
-  return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
-
-
-def safe_norm(x: jax.Array) -> jax.Array:
-  """The Euclidean (Frobenius) norm of all of x, derivative 0 at x = 0."""
-  return safe_sqrt(jnp.sum(abs_sq(x)))
-
-
 def safe_rms(x: jax.Array) -> jax.Array:
-  """sqrt(mean |x|^2), derivative 0 at x = 0."""
-  return safe_sqrt(jnp.mean(abs_sq(x)))
-
-
-def safe_divide(numerator: jax.Array, denominator: jax.Array, where_zero=0.0) -> jax.Array:
-  """numerator / denominator, and `where_zero` (value and derivative 0) where it is 0."""
-  nonzero = denominator != 0
-  return jnp.where(nonzero, numerator / jnp.where(nonzero, denominator, 1.0), where_zero)
+  """sqrt(mean |x|^2) in wide precision, derivative 0 at x = 0; 0 for an empty x."""
+  return safe_sqrt(jnp.sum(abs_sq(wide(x))) / max(jnp.size(x), 1))
 
 
 def sign(x: jax.Array) -> jax.Array:
@@ -66,7 +37,7 @@ def sign(x: jax.Array) -> jax.Array:
   x = wide(x)
   if not jnp.iscomplexobj(x):
     return jnp.sign(x)
-  return safe_divide(x, safe_sqrt(abs_sq(x)))
+  return safe_div(x, safe_sqrt(abs_sq(x)))
 
 
 def moving_average(average, grads, decay, power: int = 1):

@@ -10,8 +10,7 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, check, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import safe_norm
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
+from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, safe_norm, wide
 from jaxopt_lab.optim.blocks import (
     add_decayed_weights, scale_by_adam, scale_by_learning_rate, scale_by_momentum,
     scale_by_nesterov, with_learning_rate)

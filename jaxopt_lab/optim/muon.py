@@ -14,8 +14,8 @@ from jax.tree_util import keystr, tree_flatten_with_path
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_int
 from jaxopt_lab.optim.adam_family import unchecked_nadam
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import moving_average, safe_divide, safe_norm, scalar_dtype
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, wide
+from jaxopt_lab.optim.arithmetic import moving_average, scalar_dtype
+from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, cast_like, safe_div, safe_norm, wide
 from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
@@ -35,7 +35,7 @@ def orthogonalize_via_newton_schulz(x: jax.Array, ns_steps=5, eps: Scalar = 1e-8
   """
   transposed = x.shape[0] > x.shape[1]
   x = wide(x.T if transposed else x)
-  x = safe_divide(x, safe_norm(x) + eps)  # 0 for x = 0, even with eps = 0
+  x = safe_div(x, safe_norm(x) + eps)  # 0 for x = 0, even with eps = 0
   a, b, c = NS_COEFFICIENTS
 
   def iteration(_, x):

@@ -21,8 +21,8 @@ import optax
 from jaxopt_lab._validation import NONNEGATIVE, Interval, check
 from jaxopt_lab.optim.adam_family import scale_by_debiased_rms
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import safe_divide, scalar_dtype
-from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, wide
+from jaxopt_lab.optim.arithmetic import scalar_dtype
+from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, safe_div, wide
 from jaxopt_lab.optim.blocks import with_learning_rate
 from jaxopt_lab.optim.masking import masked_decay
 
@@ -59,7 +59,7 @@ def _wrap(base_optimizer, learning_rate, b1, weight_lr_power) -> optax.GradientT
     positive = max_lr > 0
     weight = jnp.where(positive, jnp.where(positive, max_lr, 1.0) ** weight_lr_power, 0.0)
     weight_sum = state.weight_sum + weight
-    c = safe_divide(weight, weight_sum)
+    c = safe_div(weight, weight_sum)
     steps, base_state = base_optimizer.update(grads, state.base_optimizer_state, params,
                                               **extra_args)
 
@@ -94,7 +94,8 @@ def _warmed_up(learning_rate, warmup_steps):
   def rate(step):
     value = learning_rate(step) if callable(learning_rate) else learning_rate
     step = jnp.asarray(step)
-    ramp = safe_divide(step.astype(jnp.result_type(float, step)), warmup_steps, where_zero=1.0)
+    ramp = jnp.where(warmup_steps > 0,
+                     safe_div(step.astype(jnp.result_type(float, step)), warmup_steps), 1.0)
     return value * jnp.minimum(1.0, ramp)
   return rate
 
