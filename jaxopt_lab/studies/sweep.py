@@ -31,7 +31,8 @@ from jaxopt_lab.sweeps import space as search_space
 from jaxopt_lab.sweeps import store
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import device_memory, run_sweep
+from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.memory import device_memory
 from jaxopt_lab.sweeps.tasks import (
     SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
 

@@ -99,7 +99,7 @@ TRACED = {  # faults seen in the run's outputs: after tracing it, before running
         dict(objective=Objective("final_train_loss", False, divergence_curves=("val_loss",))),
         ["objective.divergence_curves='val_loss'", "train_loss"]),
     "one-run-beyond-the-budget": (dict(memory_budget=1000, chunk_size=None),
-                                  ["memory_budget=1000", "one run per device", "GiB"]),
+                                  ["memory_budget=1000", "one configuration's runs", "GiB"]),
     "explicit-chunk-beyond-the-budget": (dict(memory_budget=1000, chunk_size=4),
                                          ["chunk_size=4", "must fit in memory_budget"]),
 }
