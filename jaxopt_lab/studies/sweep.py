@@ -7,8 +7,11 @@ Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, re
 objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out,
 and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
 RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
-the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
-the same command after an interruption resumes. With several optimizers (`--optimizer
+the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks (and
+the winner's-curse re-runs under --out/rerun-*), so the same command after an interruption
+resumes, saying how many runs it loaded; once every run is loaded and finished.json records
+the files written, a rerun redoes nothing. The sweep runs on one host device per core
+(--cpu-devices) with JAX's persistent compilation cache (`jaxopt_lab.sweeps.host`). With several optimizers (`--optimizer
 sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
 to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
 chosen configurations.
@@ -28,10 +31,10 @@ from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
-from jaxopt_lab.sweeps import store
+from jaxopt_lab.sweeps import host, store
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import run_sweep
+from jaxopt_lab.sweeps.engine import resumed_message, run_sweep
 from jaxopt_lab.sweeps.memory import device_memory
 from jaxopt_lab.sweeps.tasks import (
     SCHEDULES, check_space, check_warmup, digits_task, quadratic_task)
@@ -70,6 +73,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
+  parser.add_argument("--cpu-devices", type=int, default=None,
+                      help="host devices the sweep is sharded over on a CPU (default: one "
+                           "per core)")
 
 
 def check_options(args) -> None:
@@ -110,9 +116,13 @@ def build_task(args, optimizer: str):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  check_options(args)
-  if args.distributed:
+  if args.cpu_devices is not None:
+    check_option("--cpu-devices", args.cpu_devices, 1, 4096)
+  if args.distributed:  # before JAX starts, as the two settings below
     jax.distributed.initialize()
+  host.use_every_core(args.cpu_devices)
+  host.use_compilation_cache()
+  check_options(args)
   if args.quick:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
   optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
@@ -152,7 +162,7 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
                  progress=not args.quick)
   seeds = list(range(args.seeds))
   grids = [name for name, axis in space.items() if isinstance(axis, search_space.Grid)]
-  tables, curves, began = [], [], time.perf_counter()
+  tables, curves, began, recomputed = [], [], time.perf_counter(), False
   for round_ in range(args.refine + 1):
     if round_:
       board = sweep_report.leaderboard(pd.concat(tables, ignore_index=True), names,
@@ -166,6 +176,9 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
     result = run_sweep(task.run, columns, seeds, out=out / f"round-{round_}",
                        description=f"{task.name} {sorted(space)}", objective=task.objective,
                        **options)
+    if result.runs_loaded and not options["progress"]:  # the progress bar says it otherwise
+      print(resumed_message(result.runs_loaded, len(result.table)))
+    recomputed = recomputed or result.chunks_computed > 0
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)
@@ -175,10 +188,18 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   curves = {k: np.concatenate([c[k] for c in curves]) for k in curves[0]}
   board = sweep_report.leaderboard(table, names, task.objective)
   chosen = board.iloc[0]
+  rows = table.index[table.config == chosen.config]
+  record = None if recomputed else finished(out, args)
+  if record is not None:
+    print(f"{optimizer}: every run was loaded; its re-runs, report and figures in {out} are "
+          f"up to date")
+    return [out / name for name in record["written"]], sweep_report.Chosen(
+        record["summary"], {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
   fresh = list(range(1000, 1000 + args.fresh_seeds))
   print(f"{optimizer}: re-running the top {args.top_k} on fresh seeds {fresh}")
   curse = sweep_report.winners_curse(task.run, board, names, task.objective, args.top_k,
-                                     fresh, **options)
+                                     fresh, out=out / f"rerun-top{args.top_k}-seeds"
+                                     f"{args.fresh_seeds}", **options)
   test = task.test({n: float(chosen[n]) for n in names}, fresh) if task.test else None
   facts = {"task": task.name, "optimizer": optimizer, "swept": ", ".join(names),
            "runs": f"{len(table)} ({table.config.nunique()} configurations x {len(seeds)} "
@@ -216,12 +237,12 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
     pass
   print(f"{optimizer} chosen: {', '.join(f'{n}={chosen[n]:.4g}' for n in names)} "
         f"({task.objective.column} {chosen['mean']:.4f})")
-  rows = table.index[table.config == chosen.config]
   summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
              "fresh_mean": curse.iloc[0].fresh_mean, "configurations": len(board),
              "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
              **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
+  mark_finished(out, args, written, summary)
   return written, sweep_report.Chosen(
       summary, {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
 
@@ -243,3 +264,38 @@ def compare(chosen: list[sweep_report.Chosen], tasks: dict, out: Path) -> list[P
                                             next(iter(tasks.values())).eval_steps)
   return [save_table(frame, out / "summary.csv"), save_text(text, out / "summary.md"),
           save_figure(figure, out / "comparison.png")]
+
+
+FINISHED = "finished.json"
+"""Written last by `sweep_task`: the files it wrote and its summary, for the sweep's rounds
+(their fingerprints) and its re-run options; a rerun that loads every run reuses them."""
+
+
+def _finish_key(out: Path, args) -> dict:
+  rounds = sorted(out.glob("round-*/sweep.json"))
+  return {"rounds": [json.loads(path.read_text()).get("fingerprint") for path in rounds],
+          "top_k": args.top_k, "fresh_seeds": args.fresh_seeds}
+
+
+def finished(out: Path, args):
+  """The record of this very sweep's finished re-runs, report and figures in `out` (every file
+  still there), or None: then they are made again. Single-process only (on several hosts every
+  process must run the re-runs alike)."""
+  if jax.process_count() > 1:
+    return None
+  try:
+    record = json.loads((out / FINISHED).read_text())
+    if record["key"] == _finish_key(out, args) and all((out / name).is_file()
+                                                       for name in record["written"]):
+      return record
+  except (OSError, ValueError, KeyError, TypeError):
+    pass
+  return None
+
+
+def mark_finished(out: Path, args, written: list, summary: dict) -> None:
+  if jax.process_index() == 0:
+    record = {"key": _finish_key(out, args),
+              "written": [str(Path(p).relative_to(out)) for p in written],
+              "summary": summary}
+    save_text(json.dumps(record, indent=2, default=lambda v: v.item()), out / FINISHED)

@@ -272,6 +272,19 @@ def test_a_folder_holding_another_sweep_is_refused_in_one_line(fault, tmp_path):
   assert sorted((p.name, p.read_bytes()) for p in (folder / "chunks").iterdir()) == before
 
 
+def test_a_folder_from_before_common_random_numbers_is_refused_by_its_layout(tmp_path):
+  """A folder whose runs were batched one lane per row (no `layout` in its identity) holds
+  numbers that differ in their last bits: refused, saying so, not as another computation."""
+  stored(tmp_path)
+  manifest = json.loads((tmp_path / "sweep.json").read_text())
+  del manifest["identity"]["layout"]
+  manifest["fingerprint"] = store.fingerprint(manifest["identity"])
+  (tmp_path / "sweep.json").write_text(json.dumps(manifest))
+  with pytest.raises(ValueError, match="another batching of the runs .*: None there, "
+                                       "configurations inside seeds now"):
+    stored(tmp_path)
+
+
 def test_a_folder_from_an_older_version_is_refused(tmp_path):
   (tmp_path / "chunks").mkdir()
   (tmp_path / "sweep.json").write_text(json.dumps({"fingerprint": "0123", "description": "old",
