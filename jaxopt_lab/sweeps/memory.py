@@ -62,9 +62,9 @@ def check_host_memory(spec: dict, rows: int) -> None:
 
 
 def device_memory() -> Optional[int]:
-  """Bytes of memory of the first device (its allocator's limit; the host's RAM for a CPU),
-  or None where it cannot be told."""
-  stats = jax.devices()[0].memory_stats() or {}
+  """Bytes of memory of this process's first device (its allocator's limit; the host's RAM
+  for a CPU), or None where it cannot be told."""
+  stats = jax.local_devices()[0].memory_stats() or {}
   return int(stats["bytes_limit"]) if "bytes_limit" in stats else host_memory()
 
 
