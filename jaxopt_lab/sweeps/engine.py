@@ -76,7 +76,8 @@ def rows_of(columns: dict, seeds: Sequence[int], dtype=jnp.float32):
 
 class Program(NamedTuple):
   compiled: jax.stages.Compiled
-  lowered: jax.stages.Lowered    # its text and out_info: the sweep's identity and metrics
+  lowered: jax.stages.Lowered    # its text: the sweep's identity
+  out_info: dict                 # its outputs' shapes and dtypes: the metrics (read once)
   bytes: int                     # XLA's estimate of its memory, analysed once
 
 
@@ -162,13 +163,17 @@ def compiled_program(run, flat, seeds, chunk, mesh, dtype) -> Program:
     memory = compiled.memory_analysis()
     used = memory.argument_size_in_bytes + memory.output_size_in_bytes \
         + memory.temp_size_in_bytes
-    cache[key] = Program(compiled, lowered, int(used))
+    cache[key] = Program(compiled, lowered, lowered.out_info, int(used))
   return cache[key]
 
 
-def default_mesh() -> Optional[Mesh]:
-  """A 1-D mesh over every device when there are several, else None (plain jit)."""
+def default_mesh(configurations: Optional[int] = None) -> Optional[Mesh]:
+  """A 1-D mesh over every device when there are several, else None (plain jit). On one
+  host, at most one device per configuration: a device beyond them would only run padding
+  (K = 1 ran 3x slower over 2 host devices than on one)."""
   devices = jax.devices()
+  if configurations is not None and jax.process_count() == 1:
+    devices = devices[:max(1, configurations)]
   return Mesh(np.array(devices), ("configs",)) if len(devices) > 1 else None
 
 
@@ -207,10 +212,11 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
     verified chunks, computes the rest and says so ("resumed: 96 of 128 runs loaded, 32
     computed"); a folder holding another sweep is refused. `description` names the sweep in
     its manifest. Ctrl-C raises `SweepInterrupted`, saying how many runs are saved.
-  - `mesh` ("auto": every device, when there are several): the configuration axis of each
-    chunk is sharded over a 1-D Mesh ("configs"); after `jax.distributed.initialize()` every
-    process calls run_sweep alike and process 0 writes `out`. On a CPU, one host device per
-    core (`host.use_every_core()`, before JAX starts) lets the mesh use every core.
+  - `mesh` ("auto": every device, when there are several, at most one per configuration on
+    one host): the configuration axis of each chunk is sharded over a 1-D Mesh ("configs");
+    after `jax.distributed.initialize()` every process calls run_sweep alike and process 0
+    writes `out`. On a CPU, one host device per core (`host.use_every_core()`, before JAX
+    starts) lets the mesh use every core.
   - `objective` (a task's) says which curves flag divergence and which are better high;
     `dtype`: the hyperparameters' precision (float32, or float64 with x64 on); `progress`: a
     progress bar counting runs, in runs/s.
@@ -221,7 +227,8 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
                      f"metrics, got {type(run).__name__}")
   dtype = inputs.sweep_dtype(dtype)
   flat, seed_rows, config = inputs.rows(columns, seeds, dtype)
-  mesh = default_mesh() if isinstance(mesh, str) and mesh == "auto" else mesh
+  if isinstance(mesh, str) and mesh == "auto":
+    mesh = default_mesh(int(config[-1]) + 1)
   devices = 1 if mesh is None else mesh.devices.size
   unit = _seed_count(seed_rows) * devices   # rows of one configuration per device
   chunk_size = inputs.chunk_size(chunk_size, devices)
@@ -244,7 +251,7 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
       chunk_size = memory.chunk_for_budget(program_bytes, len(seed_rows), unit, memory_budget)
     memory.checked_chunk(program_bytes, chunk_size, memory_budget)
     program = compiled_program(run, flat, seed_rows, chunk_size, mesh, dtype)
-    spec = inputs.metric_spec(program.lowered.out_info, list(flat), objective)
+    spec = inputs.metric_spec(program.out_info, list(flat), objective)
     memory.check_host_memory(spec, len(seed_rows))
     stamp = None
     if out is not None and writer:

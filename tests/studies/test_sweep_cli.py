@@ -93,6 +93,8 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
     (["--param", "learning_rate=1e-3", "--memory-gb", "nan"], "--memory-gb must be positive"),
     (["--param", "learning_rate=1e-3", "--chunk-size", "0"], "--chunk-size must be a positive"),
     (["--param", "learning_rate=1e-3", "--sample-seed", "-1"], "--sample-seed must be in"),
+    (["--param", "learning_rate=1e-3", "--cpu-devices", "0"],
+     "--cpu-devices must be an integer in [1, 4096], got 0"),
     (["--param", "learning_rate=1e-3", "--dataset", "quadratic", "--condition-number", "inf"],
      "--condition-number must be a number in [1, "),
 ])
