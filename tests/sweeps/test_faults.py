@@ -328,9 +328,9 @@ def test_ctrl_c_says_how_many_runs_are_saved_and_the_same_call_resumes(tmp_path,
 
 
 def test_results_do_not_depend_on_the_chunk_size_here(clean):
-  """The quadratic run gives bit-identical tables for chunks of 2, 4 and 12 rows (a digits MLP
-  need not: see the engine's docstring, which is why the chunk size is part of a folder's
-  identity)."""
+  """The quadratic run gives bit-identical tables for chunks of 2, 4 and 12 rows (1, 2 and 6
+  configurations x 2 seeds; a digits MLP need not: see the engine's docstring, which is why
+  the chunk size is part of a folder's identity)."""
   for chunk in (2, 12):
     other = run_sweep(run, columns(RATES), SEEDS, chunk_size=chunk, progress=False)
     assert other.table.equals(clean.table)
