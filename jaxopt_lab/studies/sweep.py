@@ -206,7 +206,10 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
                    f"seeds, {args.refine + 1} round(s))",
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
-           "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+           "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}",
+           "seeds": "common random numbers: at each seed every configuration gets the same "
+                    "key (the same initialisation, minibatch order and noise), so differences "
+                    "between configurations are paired"}
   diagnosis = None
   if task.eval_steps is not None and "val_loss" in curves:
     diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
