@@ -35,19 +35,17 @@ def cores() -> int:
     return os.cpu_count() or 1
 
 
-def use_every_core(devices: Optional[int] = None) -> int:
-  """Makes JAX's CPU platform `devices` host devices (default: one per core) and returns the
-  number of CPU devices the process has. A count the user chose (XLA_FLAGS or
-  `jax_num_cpu_devices`) is kept, and once JAX has started its backends nothing changes (the
-  count in use is returned)."""
+def use_every_core(devices: Optional[int] = None) -> None:
+  """Makes JAX's CPU platform `devices` host devices (default: one per core). A count the
+  user chose (XLA_FLAGS or `jax_num_cpu_devices`) is kept, and once JAX has started its
+  backends nothing changes: the process keeps the devices it has."""
   chosen = FORCED_DEVICES in os.environ.get("XLA_FLAGS", "") or \
       jax.config.jax_num_cpu_devices not in (-1, None)
   if not chosen:
     try:
       jax.config.update("jax_num_cpu_devices", int(devices or cores()))
-    except RuntimeError:  # JAX has started: the process keeps the devices it has
+    except RuntimeError:  # JAX has started
       pass
-  return len(jax.devices("cpu"))
 
 
 def default_cache() -> Path:
