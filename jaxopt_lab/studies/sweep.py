@@ -11,10 +11,10 @@ the top and bottom configurations. Finished chunks are kept under --out/round-*/
 the winner's-curse re-runs under --out/rerun-*), so the same command after an interruption
 resumes, saying how many runs it loaded; once every run is loaded and finished.json records
 the files written, a rerun redoes nothing. The sweep runs on one host device per core
-(--cpu-devices) with JAX's persistent compilation cache (`jaxopt_lab.sweeps.host`). With several optimizers (`--optimizer
-sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
-to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
-chosen configurations.
+(--cpu-devices) with JAX's persistent compilation cache (`jaxopt_lab.sweeps.host`). With
+several optimizers (`--optimizer sgd,momentum,adam`) each gets its own compiled sweep and
+subfolder, every --param applies to the optimizers that take it, and summary.md,
+summary.csv and comparison.png compare the chosen configurations.
 """
 import argparse
 import contextlib

@@ -134,8 +134,9 @@ def memory_budget(value, device_bytes: Optional[int]) -> int:
 
 def metric_spec(out_info, hyperparameters, objective: Optional[Objective]) -> dict:
   """{name: (shape per run, dtype)} of the run's metrics, from the outputs of its vmapped
-  program (`jax.stages.Lowered.out_info`, [seeds, configurations, ...]): each a real number or a curve (1-D) per run, named
-  apart from the table's own columns; and the objective's columns among the table's."""
+  program (`jax.stages.Lowered.out_info`, [seeds, configurations, ...]): each a real number or
+  a curve (1-D) per run, named apart from the table's own columns; and the objective's columns
+  among the table's."""
   if not isinstance(out_info, Mapping):
     raise ValueError(f"run_sweep(run=...): run must return a dict of metrics (name -> number "
                      f"or curve), got {type(out_info).__name__}")

@@ -9,8 +9,9 @@
 Identity: a sweep's numbers are a function of the compiled program and its inputs, so the
 fingerprint hashes the text of the program as JAX lowers it (StableHLO: the run, every option
 of its task, the model, the data embedded as constants, the chunk shape (configurations x
-seeds, vmapped inside the seeds: common random numbers), the dtype, the sharding), every hyperparameter value and seed of every row, and the jax and jaxlib versions,
-platform and device kind that compile it. A folder holds one sweep: a sweep whose identity
+seeds, vmapped inside the seeds: common random numbers), the dtype, the sharding), every
+hyperparameter value and seed of every row, the engine's `LAYOUT`, and the jax and jaxlib
+versions, platform and device kind that compile it. A folder holds one sweep: a sweep whose identity
 differs is refused with one line saying what differs (a second sweep would overwrite the
 first one's tables and figures beside the chunks, so keeping both would lose data).
 
