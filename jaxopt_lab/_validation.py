@@ -9,6 +9,7 @@ decorated with `public_factory`, so that a check made by one of its blocks names
 user wrote: `adam(b1=1.0)` fails inside `scale_by_adam`, and the message says `adam(b1=1.0)`.
 """
 import contextvars
+import difflib
 import functools
 import math
 from typing import Any, Callable, NamedTuple
@@ -177,3 +178,11 @@ def check_flag(call: str, traceable: bool = False, **flags: Any) -> None:
     if traceable and getattr(value, "dtype", None) == np.bool_ and np.ndim(value) == 0:
       continue
     raise ValueError(f"{call}({name}={value!r}): {name} must be True or False, got {value!r}")
+
+
+def did_you_mean(word: str, choices) -> str:
+  """' (did you mean 'x'?)' for the choice closest to a mistyped `word` (difflib's ratio of at
+  least 0.6, its default), or '' when none is close:
+    did_you_mean("adma", ["adam", "sgd"])  ->  " (did you mean 'adam'?)" """
+  close = difflib.get_close_matches(str(word), [str(choice) for choice in choices], n=1)
+  return f" (did you mean {close[0]!r}?)" if close else ""

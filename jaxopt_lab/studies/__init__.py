@@ -12,6 +12,7 @@ from types import ModuleType
 
 import numpy as np
 
+from jaxopt_lab._validation import did_you_mean
 from jaxopt_lab.files import output_folder
 
 REGISTRY = {
@@ -51,12 +52,15 @@ def load(name: str) -> ModuleType:
 
 
 def names_in(flag: str, text: str, choices) -> list[str]:
-  """The comma-separated names an option such as --optimizers lists, each one of `choices`."""
+  """The comma-separated names an option such as --optimizer lists, each one of `choices`;
+  a mistyped name gets the closest choice suggested:
+    names_in("--optimizer", "sgd,adma", BY_NAME)
+    ->  ValueError("--optimizer 'sgd,adma': unknown adma (did you mean 'adam'?); choose ...")"""
   names = [name.strip() for name in text.split(",") if name.strip()]
   unknown = [name for name in names if name not in choices]
   if unknown or not names or len(set(names)) != len(names):
-    problem = (f"unknown {', '.join(unknown)}" if unknown else
-               "a name given twice" if names else "no name given")
+    problem = (f"unknown {', '.join(name + did_you_mean(name, choices) for name in unknown)}"
+               if unknown else "a name given twice" if names else "no name given")
     raise ValueError(f"{flag} {text!r}: {problem}; choose from {', '.join(choices)}")
   return names
 

@@ -177,7 +177,7 @@ def plot(rates: pd.DataFrame, best: pd.DataFrame, plan: dict):
          title=f"Best rate (bars: within {NEAR_BEST:.0%} of its loss) vs batch size")
   _batch_ticks(ax, plan)
   ax.set_ylim(bottom=0.1 * best.near_best_low.min())   # room for the legend below the bars
-  ax.legend(fontsize=7, loc="lower right")
+  ax.legend(fontsize=8, loc="lower right")
 
   ax = axes[1]
   colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(plan["batch_sizes"])))
@@ -187,8 +187,8 @@ def plot(rates: pd.DataFrame, best: pd.DataFrame, plan: dict):
     chosen = best[(best.batch_size == batch_size) & best.warmup].iloc[0]
     ax.plot(chosen.learning_rate, chosen.val_loss, "*", color=color, mec="k", ms=11)
   ax.set(xlabel="learning rate", ylabel="final validation loss (mean over seeds)",
-         title="With warmup: the optimum moves right as B grows", ylim=(0.08, 3))
-  ax.legend(fontsize=7, ncols=2)
+         title="With warmup: the optimum (star) moves right as B grows", ylim=(0.08, 3))
+  ax.legend(fontsize=8, ncols=2)
 
   ax = axes[2]
   for warmup, marker, color in ((True, "o-", "tab:blue"), (False, "s--", "tab:orange")):

@@ -32,8 +32,9 @@ def learning_rates(quick: bool) -> np.ndarray:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--optimizers", default=",".join(BY_NAME),
-                      help="comma-separated optimizers (default: all)")
+  parser.add_argument("--optimizer", "--optimizers", dest="optimizers", metavar="NAMES",
+                      default=",".join(BY_NAME),
+                      help=f"comma-separated optimizers of {', '.join(BY_NAME)} (default: all)")
 
 
 def best_config(table: pd.DataFrame) -> int:
@@ -81,7 +82,7 @@ def tune(names: list, rates: np.ndarray, quick: bool):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = names_in("--optimizers", args.optimizers, BY_NAME)
+  names = names_in("--optimizer", args.optimizers, BY_NAME)
   rates, plan = learning_rates(args.quick), budget(args.quick)
   print(f"{MODEL}: {len(names)} optimizers x {len(rates)} learning rates x "
         f"{len(plan.seeds)} seeds x {plan.steps} steps, in one program")

@@ -170,20 +170,24 @@ def clipping_runs(key, x, y, depth, width, steps):
 
 
 def plot(norms, spectra, training, dead, clipping, max_depth, width):
-  fig, axes = plt.subplots(2, 4, figsize=(22, 9.6))
-  _plot_layers(axes[0, 0], norms, max_depth)
-  _plot_depths(axes[0, 1], norms)
-  _plot_layer_spectra(axes[0, 2], spectra)
-  _plot_products(axes[0, 3], spectra)
-  _plot_product_spectrum(axes[1, 0], spectra, max_depth)
-  _plot_training(axes[1, 1], training)
-  _plot_dead(axes[1, 2], dead)
-  _plot_clipping(axes[1, 3], clipping)
-  for ax in axes.flat:
+  fig, axes = plt.subplots(3, 3, figsize=(16, 13.5), layout="constrained")
+  panels, key = axes.flat[:8], axes.flat[8]
+  _plot_layers(panels[0], norms, max_depth)
+  _plot_depths(panels[1], norms)
+  _plot_layer_spectra(panels[2], spectra)
+  _plot_products(panels[3], spectra)
+  _plot_product_spectrum(panels[4], spectra, max_depth)
+  _plot_training(panels[5], training)
+  _plot_dead(panels[6], dead)
+  _plot_clipping(panels[7], clipping)
+  for ax in panels:
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+  handles = [*panels[0].get_lines(), panels[2].get_lines()[-1]]  # the five MLPs, sigma = 1
+  key.axis("off")  # one key for (a-e), in the ninth cell, instead of five legends over lines
+  key.legend(handles, [line.get_label() for line in handles], loc="center", fontsize=10,
+             title="(a-e): activation, initialisation")
   fig.suptitle(f"Vanishing and exploding gradients in MLPs of width {width} on digits: (a-e) at "
                "initialisation, in float64; (f-h) during full-batch SGD training", fontsize=12)
-  fig.tight_layout()
   return fig
 
 
@@ -198,7 +202,6 @@ def _plot_layers(ax, norms, max_depth):
     ax.semilogy(group.layer, group.gradient_norm, marker="o", ms=3, label=label, **_style(label))
   ax.set(xlabel="layer l (1 = input side)", ylabel="gradient norm ||dL/dW_l||",
          title=f"(a) Gradient norm per layer, depth {max_depth}, at init")
-  ax.legend()
 
 
 def _plot_depths(ax, norms):
@@ -207,7 +210,6 @@ def _plot_depths(ax, norms):
     ax.semilogy(group.depth, group.gradient_norm, marker="o", ms=3, label=label, **_style(label))
   ax.set(xlabel="depth L (weight layers)", ylabel="first-layer gradient norm ||dL/dW_1||",
          title="(b) First layer's gradient vs depth: exponential in L")
-  ax.legend()
 
 
 def _plot_layer_spectra(ax, spectra):
@@ -217,9 +219,8 @@ def _plot_layer_spectra(ax, spectra):
     ax.hist(np.log10(values[values > 10 ** bins[0]]), bins=bins, density=True, histtype="step",
             lw=1.5, label=label, **_style(label))
   ax.axvline(0, color="k", ls=":", lw=1, label="sigma = 1 (norm kept)")
-  ax.set(xlabel="log10 singular value of dh_l/dh_(l-1) (all layers, inputs; zeros left out)",
+  ax.set(xlabel="log10 singular value of dh_l/dh_(l-1)\n(all layers and inputs; zeros left out)",
          ylabel="density", title="(c) One layer's Jacobian: singular values")
-  ax.legend(loc="upper left")
 
 
 def _plot_products(ax, spectra):
@@ -230,7 +231,6 @@ def _plot_products(ax, spectra):
   ax.axhline(1, color="k", ls=":", lw=1)
   ax.set(xlabel="layer l", ylabel="largest singular value of dh_l/dx (median over inputs)",
          title="(d) Product of Jacobians J_l ... J_1: sigma_max")
-  ax.legend()
 
 
 def _plot_product_spectrum(ax, spectra, max_depth):
@@ -242,7 +242,6 @@ def _plot_product_spectrum(ax, spectra, max_depth):
   ax.axhline(1, color="k", ls=":", lw=1)
   ax.set(xlabel="index k (largest first)", ylabel=f"sigma_k of dh_{max_depth - 1}/dx (median)",
          title="(e) Spectrum of the whole product (zeros left out)")
-  ax.legend()
 
 
 def _plot_training(ax, training):
@@ -254,9 +253,9 @@ def _plot_training(ax, training):
       name = f"{label}: layer {layer}" + (f" (final loss {final:.2f})" if layer == 1 else "")
       ax.semilogy(rows.step, rows.gradient_norm, ls=ls, color=_style(label)["color"], label=name)
   ax.set(xlabel="SGD step (full batch, lr 0.1)", ylabel="gradient norm ||dL/dW_l||",
-         title=f"(f) Training depth {depth}: first (solid), last (dashed) layer; "
+         title=f"(f) Training depth {depth}: first (solid), last (dashed)\nlayer; "
                f"chance loss {math.log(10):.2f}")
-  ax.legend(fontsize=7)
+  ax.legend()
 
 
 def _plot_dead(ax, dead):

@@ -29,10 +29,13 @@ DESCRIPTION = "A momentum (learning rate, beta) sweep on a quadratic over the th
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--condition-number", type=float, default=100.0)
-  parser.add_argument("--grid", type=int, default=48, help="points per axis (default: 48)")
-  parser.add_argument("--steps", type=int, default=300)
-  parser.add_argument("--seeds", type=int, default=2)
+  parser.add_argument("--condition-number", type=float, default=100.0,
+                      help="the quadratic's lambda_max / lambda_min")
+  parser.add_argument("--grid", type=int, default=48,
+                      help="points per axis of the (learning rate, beta) grid")
+  parser.add_argument("--steps", type=int, default=300, help="steps of each run")
+  parser.add_argument("--seeds", type=int, default=2,
+                      help="seeds (starting points) per configuration")
 
 
 def measured_rates(distances: np.ndarray) -> np.ndarray:

@@ -7,9 +7,9 @@ examples of digits fits them perfectly within a few hundred steps, while its val
 decoupled weight decay (AdamW), dropout, early stopping's patience, the augmentations
 (translation, rotation, cutout) and horizontal flips as the counter-example, mixup and label
 smoothing. Every configuration and seed is a row of ONE compiled program: every regularizer
-is in it, at strength 0 (patience inf) where a row does not use it. For each regularizer the
-strength with the best mean validation accuracy (of the parameters the run keeps) is chosen,
-and only the chosen settings are scored on the test set. Writes
+is in it, at strength 0 (patience inf: never) where a row does not use it. For each
+regularizer the strength with the best mean validation accuracy (of the parameters the run
+keeps) is chosen, and only the chosen settings are scored on the test set. Writes
 
   curves.png          training vs validation loss (the training set in evaluation mode) at
                       each regularizer's chosen strength, against no regularization
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 import numpy as np
 import optax
 import pandas as pd
@@ -211,9 +212,8 @@ def plot_curves(chosen: pd.DataFrame, runs: dict, marks: np.ndarray, budget: Pla
       ax.semilogy(marks, mean("val_loss", config), "-", color=color,
                   label=f"validation ({who})")
     ax.set(title=f"{_label(row)}\nval loss {row.val_loss:.3g} (none {baseline.val_loss:.3g})",
-           xlabel="step", ylim=(1e-4, 5))
-  axes[0].set_ylabel("loss (mean over seeds)")
-  axes[0].legend(fontsize=7)
+           xlabel="step", ylabel="loss (mean over seeds)", ylim=(1e-4, 5))
+  axes[0].legend(fontsize=8)
   seeds = len(budget.seeds)
   fig.suptitle(f"Digits, {MODEL}, {seeds} seed{'s' * (seeds > 1)}:\ntraining loss (dashed: the "
                f"whole training set, no augmentation or dropout) and validation loss (solid) "
@@ -232,8 +232,12 @@ def plot_gap(table: pd.DataFrame):
   for i, row in enumerate(order.itertuples()):
     left.text(row.val_loss, i - 0.2, f"  gap {row.gap:.3g}", va="center", fontsize=7)
   left.set_xscale("log")
+  left.set_xlim(right=order.val_loss.max() * 2.5)  # room for the gap labels
+  left.xaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+  left.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+  left.xaxis.set_minor_formatter(NullFormatter())  # 3e-2 next to 4e-2 collides
   left.set_yticks(y, labels, fontsize=8)
-  left.set(xlabel="final loss, mean over seeds (log scale)",
+  left.set(xlabel="final loss, mean over seeds (log scale)", ylabel="regularizer: strength",
            title="Regularization trades training loss for validation loss")
   left.legend(loc="upper left", bbox_to_anchor=(0, -0.12), ncols=2)
   right.errorbar(order.val_accuracy, y + 0.15, xerr=order.val_accuracy_std, fmt="o",
@@ -243,8 +247,9 @@ def plot_gap(table: pd.DataFrame):
   none = table[table.regularizer == NONE].iloc[0]
   right.axvline(none.val_accuracy, color="0.6", ls=":", label="validation, none")
   right.set_yticks(y, labels, fontsize=8)
-  right.set(xlabel="accuracy (mean ± std over seeds)", title="Accuracy at the chosen strength")
-  right.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.12), ncols=3)
+  right.set(xlabel="accuracy (mean ± std over seeds)", ylabel="regularizer: strength",
+            title="Accuracy at the chosen strength")
+  right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0, -0.12), ncols=2)
   fig.tight_layout()
   return fig
 
@@ -262,11 +267,11 @@ def plot_strengths(sweep: pd.DataFrame, chosen: pd.DataFrame):
     ax.plot(best.strength, best.val_accuracy, "*", ms=14, color="gold", mec="k", label="chosen")
     if rows.strength.min() > 0 and rows.strength.max() / rows.strength.min() > 10:
       ax.set_xscale("log")
-      ax.set_xticks(rows.strength, [f"{v:g}" for v in rows.strength])
       ax.minorticks_off()
-    ax.set(title=label, xlabel=regularizer.unit)
-  axes[0].set_ylabel("validation accuracy")
-  axes[0].legend(fontsize=7)
+    ax.set_xticks(rows.strength, [f"{v:g}" for v in rows.strength])  # the strengths swept
+    ax.margins(x=0.15, y=0.2)  # the chosen star whole inside the axes
+    ax.set(title=label, xlabel=regularizer.unit, ylabel="validation accuracy")
+  axes[0].legend(fontsize=8)
   fig.suptitle(f"Digits, {MODEL}: validation accuracy against each regularizer's strength "
                "(mean ± std over seeds)")
   fig.tight_layout()

@@ -4,11 +4,12 @@
       --param b1=0.8,0.9,0.99 --seeds 3 --dataset digits --steps 500 --out results/adam-digits
 
 Writes results.csv (+ results.parquet when pyarrow is installed), curves.npz, report.md,
-objective_vs_each.png, pairs.png (two or more swept names) and top_curves.png under --out,
-and task.json (the task, its objective and evaluation steps: what `jaxopt-lab diagnose
-RUN_DIR` reads with the table and curves); report.md ends with the training diagnosis of
-the top and bottom configurations. Finished chunks are kept under --out/round-*/chunks (and
-the winner's-curse re-runs under --out/rerun-*), so the same command after an interruption
+objective_vs_each.png, isolation.png, pairs.png (two or more swept names) and top_curves.png
+under --out, and task.json (the task, its objective and evaluation steps: what `jaxopt-lab
+diagnose RUN_DIR` reads with the table and curves); report.md checks the winner (at the edge
+of a range? distinguishable from the runner-up?) and ends with the training diagnosis of the
+top and bottom configurations. Finished chunks are kept under --out/round-*/chunks (and the
+winner's-curse re-runs under --out/rerun-*), so the same command after an interruption
 resumes, saying how many runs it loaded; once every run is loaded and finished.json records
 the files written, a rerun redoes nothing. The sweep runs on one host device per core
 (--cpu-devices) with JAX's persistent compilation cache (`jaxopt_lab.sweeps.host`). With
@@ -26,7 +27,9 @@ import jax
 import numpy as np
 import pandas as pd
 
+from jaxopt_lab._validation import did_you_mean
 from jaxopt_lab.optim.aliases import BY_NAME
+from jaxopt_lab.train.models import ACTIVATIONS
 from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
@@ -46,30 +49,46 @@ MAIN_CURVES = ("train_loss", "val_loss", "val_accuracy", "distance")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--optimizer", default="adam",
-                      help=f"one or several (comma-separated) of {', '.join(BY_NAME)}")
+  parser.add_argument("--optimizer", "--optimizers", dest="optimizer", default="adam",
+                      metavar="NAMES",
+                      help=f"one optimizer or several, comma-separated, each swept on its own "
+                           f"and compared: {', '.join(BY_NAME)}")
   parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUES",
                       help="a swept hyperparameter (repeatable): grids a,b,c | "
                            "loggrid:low:high:n | grid:low:high:n, or n random draws "
-                           "log:low:high:n | uniform:low:high:n")
-  parser.add_argument("--seeds", type=int, default=1, help="seeds per configuration")
-  parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"])
-  parser.add_argument("--steps", type=int, default=500)
-  parser.add_argument("--batch-size", type=int, default=64)
-  parser.add_argument("--eval-every", type=int, default=25)
-  parser.add_argument("--widths", default="64", help="hidden layer sizes, e.g. 128,64")
-  parser.add_argument("--activation", default="relu")
-  parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES))
+                           "log:low:high:n | uniform:low:high:n (default: "
+                           "learning_rate=log:1e-4:1e-1:8)")
+  parser.add_argument("--seeds", type=int, default=1,
+                      help="seeds per configuration: the spread the report and the figures' "
+                           "error bars show")
+  parser.add_argument("--dataset", default="digits", choices=["digits", "quadratic"],
+                      help="digits: an MLP on sklearn's 8x8 digits, chosen by validation "
+                           "accuracy; quadratic: full-batch steps on a quadratic, chosen by "
+                           "final loss")
+  parser.add_argument("--steps", type=int, default=500, help="training steps of each run")
+  parser.add_argument("--batch-size", type=int, default=64, help="digits: examples per step")
+  parser.add_argument("--eval-every", type=int, default=25,
+                      help="digits: steps between validation evaluations")
+  parser.add_argument("--widths", default="64",
+                      help="digits: hidden layer sizes, comma-separated, e.g. 128,64")
+  parser.add_argument("--activation", default="relu", choices=list(ACTIVATIONS),
+                      help="digits: the hidden layers' nonlinearity")
+  parser.add_argument("--schedule", default="constant", choices=list(SCHEDULES),
+                      help="digits: the learning-rate schedule; its own hyperparameters "
+                           "(e.g. warmup_steps, eta_min) can be swept with --param")
   parser.add_argument("--condition-number", type=float, default=100.0,
                       help="quadratic: lambda_max / lambda_min (eigenvalues in [1/kappa, 1])")
   parser.add_argument("--refine", type=int, default=0,
                       help="coarse-to-fine rounds around the best configuration")
   parser.add_argument("--top-k", type=int, default=5,
-                      help="configurations re-run on fresh seeds (winner's curse)")
-  parser.add_argument("--fresh-seeds", type=int, default=3)
+                      help="the best configurations re-run on fresh seeds (winner's curse)")
+  parser.add_argument("--fresh-seeds", type=int, default=3,
+                      help="fresh seeds (never used in the sweep) for that re-run and the test")
   parser.add_argument("--chunk-size", type=int, default=None,
-                      help="configurations per compiled call (default: from --memory-gb)")
-  parser.add_argument("--memory-gb", type=float, default=4.0)
+                      help="configurations per compiled call (default: the most --memory-gb "
+                           "holds; a resumed sweep keeps its folder's)")
+  parser.add_argument("--memory-gb", type=float, default=4.0,
+                      help="device memory, in GiB, one chunk of runs may use")
   parser.add_argument("--sample-seed", type=int, default=0, help="seed of the random draws")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
@@ -132,8 +151,8 @@ def main(args: argparse.Namespace) -> list[Path]:
   if unused:
     accepted = sorted({h for t in tasks.values() for h in t.hyperparameters})
     raise ValueError(f"--param {unused[0]}: not a hyperparameter of "
-                     f"{' or '.join(t.name for t in tasks.values())}; choose from "
-                     f"{', '.join(accepted)}")
+                     f"{' or '.join(t.name for t in tasks.values())}"
+                     f"{did_you_mean(unused[0], accepted)}; choose from {', '.join(accepted)}")
   spaces = {name: {n: a for n, a in space.items() if n in task.hyperparameters}
             for name, task in tasks.items()}
   for name, task in tasks.items():  # every bad value is reported before anything runs
@@ -161,7 +180,6 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   options = dict(chunk_size=args.chunk_size, memory_budget=int(args.memory_gb * (1 << 30)),
                  progress=not args.quick)
   seeds = list(range(args.seeds))
-  grids = [name for name, axis in space.items() if isinstance(axis, search_space.Grid)]
   tables, curves, began, recomputed = [], [], time.perf_counter(), False
   for round_ in range(args.refine + 1):
     if round_:
@@ -214,9 +232,16 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
   if task.eval_steps is not None and "val_loss" in curves:
     diagnosis = sweep_report.diagnose_configurations(table, curves, board, names,
                                                      task.eval_steps)
+  figures = {"the objective against each hyperparameter": "objective_vs_each.png",
+             "isolation plots: the best objective at each value": "isolation.png",
+             "pairs of hyperparameters": "pairs.png", "curves of the top configurations":
+             "top_curves.png"}
+  if len(names) < 2:
+    del figures["pairs of hyperparameters"]
   report = sweep_report.markdown_report(f"Sweep: {task.name}", board, task.objective,
                                         curse=curse, test=test, facts=facts,
-                                        diagnosis=diagnosis)
+                                        diagnosis=diagnosis, hyperparameters=names,
+                                        figures=figures)
   record = {"task": task.name, "optimizer": optimizer, "hyperparameters": names,
             "objective": task.objective._asdict(), "rows": len(table),
             "eval_steps": None if task.eval_steps is None else task.eval_steps.tolist()}
@@ -225,13 +250,15 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
              save_text(json.dumps(record, indent=2), out / "task.json"),
              save_figure(sweep_plots.objective_vs_each(board, names, task.objective),
                          out / "objective_vs_each.png"),
-             save_figure(sweep_plots.top_curves({k: v for k, v in curves.items()
-                                                 if k in MAIN_CURVES}, table, board, names,
+             save_figure(sweep_plots.isolation(board, names, task.objective),
+                         out / "isolation.png"),
+             save_figure(sweep_plots.top_curves(board, names, task.objective,
+                                                {k: v for k, v in curves.items()
+                                                 if k in MAIN_CURVES}, table,
                                                 eval_steps=task.eval_steps),
                          out / "top_curves.png")]
-  if len(names) > 1:  # heatmaps for pairs of grid axes, unless refinement scattered them
-    grids = [] if args.refine else grids
-    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective, grids),
+  if len(names) > 1:  # heatmaps for pairs searched on grids, scatters for random draws
+    written.append(save_figure(sweep_plots.pair_maps(board, names, task.objective),
                                out / "pairs.png"))
   try:
     table.to_parquet(out / "results.parquet")
@@ -242,7 +269,8 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path):
         f"({task.objective.column} {chosen['mean']:.4f})")
   summary = {"optimizer": optimizer, **{n: chosen[n] for n in names},
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
-             "fresh_mean": curse.iloc[0].fresh_mean, "configurations": len(board),
+             "fresh_mean": curse.iloc[0].fresh_mean, "fresh_std": curse.iloc[0].fresh_std,
+             "configurations": len(board),
              "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
              **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
   mark_finished(out, args, written, summary)

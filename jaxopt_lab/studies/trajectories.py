@@ -82,12 +82,13 @@ def best_rate(gap: np.ndarray) -> int:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-  parser.add_argument("--optimizers", default=",".join(BY_NAME),
-                      help="comma-separated optimizers (default: all)")
+  parser.add_argument("--optimizer", "--optimizers", dest="optimizers", metavar="NAMES",
+                      default=",".join(BY_NAME),
+                      help=f"comma-separated optimizers of {', '.join(BY_NAME)} (default: all)")
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  names = names_in("--optimizers", args.optimizers, BY_NAME)
+  names = names_in("--optimizer", args.optimizers, BY_NAME)
   rates = learning_rate_grid(args.quick)
   rows, best_paths = [], {}
   for problem, steps, _ in surfaces():

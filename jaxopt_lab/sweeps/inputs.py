@@ -76,13 +76,16 @@ def _column(name, column, dtype: np.dtype) -> np.ndarray:
   array = array.astype(np.float64)
   with np.errstate(over="ignore", under="ignore"):  # found and reported just below
     cast = array.astype(dtype)
-  bad = ~np.isfinite(array) | ~np.isfinite(cast) | ((cast == 0) & (array != 0))
+  # inf is a value (early stopping's patience inf: never stop); NaN, a finite number that
+  # overflows to inf, or one flushed to 0 would run as another value than the table shows
+  bad = np.isnan(array) | (np.isfinite(array) & ~np.isfinite(cast)) | ((cast == 0) & (array != 0))
   if bad.any():
     index = int(np.argmax(bad))
     value = float(array[index])
-    raise ValueError(f"run_sweep(columns[{name!r}][{index}]={value!r}): values must be finite "
-                     f"numbers that {dtype} holds (nonzero ones above its smallest normal "
-                     f"{np.finfo(dtype).tiny:.3g}), got {value!r}")
+    raise ValueError(f"run_sweep(columns[{name!r}][{index}]={value!r}): values must be numbers "
+                     f"that {dtype} holds (not NaN; finite ones at most {np.finfo(dtype).max:.3g} "
+                     f"and nonzero ones above its smallest normal {np.finfo(dtype).tiny:.3g}; "
+                     f"inf is kept), got {value!r}")
   return array
 
 

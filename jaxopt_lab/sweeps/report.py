@@ -6,8 +6,11 @@
   validation scores is biased upwards; the drop on fresh seeds measures by how much.
 - `diagnose_configurations`: the lectures' training diagnosis
   (`jaxopt_lab.diagnostics.diagnosis`) of the best and the worst configurations, every seed.
+- `checks`: the Tuning Playbook's (Godbole et al. 2023) questions about a winner: does it lie
+  at the edge of a searched range (the best may lie beyond), and is it distinguishable from the
+  runner-up given the spread over seeds?
 - `markdown_report`: the tables above plus the chosen configuration's test score, evaluated
-  for that configuration only, and the diagnosis.
+  for that configuration only, the checks, the diagnosis and links to the figures.
 """
 from typing import NamedTuple, Optional
 
@@ -53,13 +56,72 @@ def winners_curse(run, board: pd.DataFrame, hyperparameters, objective: Objectiv
   top = board.head(top_k)
   columns = {name: top[name].to_numpy() for name in hyperparameters}
   fresh = run_sweep(run, columns, fresh_seeds, objective=objective, **sweep_options)
-  refreshed = fresh.table.groupby("config")[objective.column].mean().to_numpy()
+  refreshed = fresh.table.groupby("config")[objective.column]
   out = top[["config", *hyperparameters, "mean"]].rename(columns={"mean": "sweep_mean"})
-  out["fresh_mean"] = refreshed
+  out["fresh_mean"] = refreshed.mean().to_numpy()
+  out["fresh_std"] = refreshed.std(ddof=1).to_numpy() if len(fresh_seeds) > 1 else np.nan
   sign = 1 if objective.maximize else -1
   out["drop"] = sign * (out["sweep_mean"] - out["fresh_mean"])
   out["rank_on_fresh_seeds"] = (-sign * out["fresh_mean"]).rank(method="min").astype(int)
   return out.reset_index(drop=True)
+
+
+EDGE = 0.1  # the outer fraction of a searched range (log-spaced when it spans decades)
+
+
+def checks(board: pd.DataFrame, hyperparameters, objective: Objective) -> list[str]:
+  """One sentence per doubt about the chosen configuration (the board's first row):
+
+  - a hyperparameter of at least 3 values tried whose chosen value lies in the outer EDGE of
+    the range tried (measured in log space when the values are positive and span more than a
+    factor 10): the best may lie outside, so the range should be extended that way;
+  - whether the winner's mean differs from the runner-up's by more than twice the standard
+    error of the difference (Welch: sqrt(s1^2/n1 + s2^2/n2), std over seeds), and that it
+    cannot be told with one seed."""
+  usable = board[(board["diverged"] == 0) & board["mean"].notna()]
+  if usable.empty:
+    return ["no configuration finished on every seed without diverging: nothing was chosen"]
+  winner, found = usable.iloc[0], []
+  for name in hyperparameters:
+    tried = np.unique(board[name].to_numpy(np.float64))
+    if len(tried) < 3:
+      continue
+    low, high, value = tried[0], tried[-1], float(winner[name])
+    where = _position(value, tried)
+    if where <= EDGE and low != 0 or where >= 1 - EDGE:  # 0 tried: nothing lies below
+      side = "bottom" if where <= EDGE else "top"
+      found.append(f"{name} = {value:.4g} was chosen at the {side} of the range searched "
+                   f"[{low:.4g}, {high:.4g}]: the best value may lie beyond it; extend the "
+                   f"range {'down' if side == 'bottom' else 'up'}wards and sweep again.")
+  if len(usable) > 1:
+    first, second = usable.iloc[0], usable.iloc[1]
+    gap = abs(first["mean"] - second["mean"])
+    if min(first["seeds"], second["seeds"]) < 2:
+      found.append(f"The winner ({first['mean']:.4g}) and the runner-up ({second['mean']:.4g}) "
+                   f"differ by {gap:.3g}, but with one seed each their spread is unknown: "
+                   "whether the winner is better cannot be told (sweep more seeds).")
+    else:
+      error = float(np.sqrt(first["std"] ** 2 / first["seeds"] +
+                            second["std"] ** 2 / second["seeds"]))
+      verdict = ("distinguishable: more than" if gap > 2 * error else
+                 "NOT distinguishable: no more than")
+      found.append(f"The winner ({first['mean']:.4g} ± {first['std']:.2g}) and the runner-up "
+                   f"({second['mean']:.4g} ± {second['std']:.2g}, std over seeds) differ by "
+                   f"{gap:.3g}: {verdict} twice the standard error of the difference "
+                   f"({error:.2g}).")
+  return found
+
+
+def _position(value: float, tried: np.ndarray) -> float:
+  """Where `value` lies in the range of the sorted values `tried`, from 0 to 1: in log space
+  when the positive values span more than a factor 10 (a 0 tried sits at 0, as on a symlog
+  axis), linearly otherwise."""
+  positive = tried[tried > 0]
+  if tried[0] >= 0 and len(positive) > 1 and positive[-1] / positive[0] > 10:
+    if value <= 0:
+      return 0.0
+    return float(np.log(value / positive[0]) / np.log(positive[-1] / positive[0]))
+  return float((value - tried[0]) / (tried[-1] - tried[0]))
 
 
 def diagnose_configurations(table: pd.DataFrame, curves: dict, board: pd.DataFrame,
@@ -105,7 +167,10 @@ def markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
 def markdown_report(title: str, board: pd.DataFrame, objective: Objective, *,
                     curse: Optional[pd.DataFrame] = None, test: Optional[dict] = None,
                     facts: Optional[dict] = None, diagnosis: Optional[pd.DataFrame] = None,
-                    top: int = 10) -> str:
+                    hyperparameters=(), figures: Optional[dict] = None, top: int = 10) -> str:
+  """The report: facts, the leaderboard's `top` rows, the `checks` of the winner (over
+  `hyperparameters`), its test score, the winner's curse, the diagnosis, and `figures`
+  (caption -> file name, relative to the report) linked at the end."""
   lines = [f"# {title}", ""]
   for name, value in (facts or {}).items():
     lines.append(f"- {name}: {value}")
@@ -114,6 +179,11 @@ def markdown_report(title: str, board: pd.DataFrame, objective: Objective, *,
             "went NaN/Inf.", "", markdown_table(board.head(top))]
   diverged = int((board["diverged"] > 0).sum())
   lines += ["", f"{diverged} of {len(board)} configurations diverged on at least one seed."]
+  doubts = checks(board, hyperparameters, objective)
+  if doubts:
+    lines += ["", "## Checks of the chosen configuration (Tuning Playbook)", ""]
+    lines += [f"- {'**Warning**: ' if ' range searched ' in doubt else ''}{doubt}"
+              for doubt in doubts]
   if test:
     lines += ["", "## Chosen configuration on the test set (evaluated once, for it only)", ""]
     lines += [f"- {name}: {value:.4g}" if isinstance(value, float) else f"- {name}: {value}"
@@ -130,4 +200,7 @@ def markdown_report(title: str, board: pd.DataFrame, objective: Objective, *,
               "The lectures' rules read from each seed's curves (learning rate too high or too "
               "low, underfitting, overfitting, update/weight ratio far from 1e-3, dead ReLUs); "
               "`jaxopt-lab diagnose` prints the same.", "", markdown_table(diagnosis)]
+  if figures:
+    lines += ["", "## Figures", ""]
+    lines += [f"- [{caption}]({path})" for caption, path in figures.items()]
   return "\n".join(lines) + "\n"
