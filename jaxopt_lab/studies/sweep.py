@@ -8,13 +8,17 @@ objective_vs_each.png, isolation.png, pairs.png (two or more swept names) and to
 under --out, and task.json (the task, its objective and evaluation steps: what `jaxopt-lab
 diagnose RUN_DIR` reads with the table and curves); report.md checks the winner (at the edge
 of a range? distinguishable from the runner-up?) and ends with the training diagnosis of the
-top and bottom configurations. Finished chunks are kept under --out/round-*/chunks, so
-the same command after an interruption resumes. With several optimizers (`--optimizer
-sgd,momentum,adam`) each gets its own compiled sweep and subfolder, every --param applies
-to the optimizers that take it, and summary.md, summary.csv and comparison.png compare the
-chosen configurations. `--search quasi-random` draws the random axes as a scrambled Sobol
-sequence; `--search tpe` lets Optuna's TPE propose them in batches of --search-batch, each
-batch one compiled sweep (see `jaxopt_lab.sweeps.search`).
+top and bottom configurations. Finished chunks are kept under --out/round-*/chunks (and the
+winner's-curse re-runs under --out/rerun-*), so the same command after an interruption
+resumes, saying how many runs it loaded; once every run is loaded and finished.json records
+the files written, a rerun redoes nothing. The sweep runs on one host device per core
+(--cpu-devices) with JAX's persistent compilation cache (`jaxopt_lab.sweeps.host`). With
+several optimizers (`--optimizer sgd,momentum,adam`) each gets its own compiled sweep and
+subfolder, every --param applies to the optimizers that take it, and summary.md,
+summary.csv and comparison.png compare the chosen configurations. `--search quasi-random`
+draws the random axes as a scrambled Sobol sequence; `--search tpe` lets Optuna's TPE
+propose them in batches of --search-batch, each batch one compiled sweep (see
+`jaxopt_lab.sweeps.search`).
 """
 import argparse
 import contextlib
@@ -30,16 +34,18 @@ from jaxopt_lab._validation import did_you_mean
 from jaxopt_lab.optim.aliases import BY_NAME
 from jaxopt_lab.train.models import ACTIVATIONS
 from jaxopt_lab.studies import KAPPA_MAX, check_option, names_in
+from jaxopt_lab.studies._finished import finished_record, mark_finished
 from jaxopt_lab.studies._static_axes import STATIC, check_halving, static_axes
 from jaxopt_lab.sweeps import plots as sweep_plots
 from jaxopt_lab.sweeps import report as sweep_report
 from jaxopt_lab.sweeps import space as search_space
-from jaxopt_lab.sweeps import store
+from jaxopt_lab.sweeps import host, store
 from jaxopt_lab.sweeps.search import SEARCHES, require_optuna, tpe_search
 from jaxopt_lab.figures import save_figure
 from jaxopt_lab.files import output_folder, save_arrays, save_table, save_text
-from jaxopt_lab.sweeps.engine import device_memory
+from jaxopt_lab.sweeps.engine import resumed_message
 from jaxopt_lab.sweeps.halving import successive_halving
+from jaxopt_lab.sweeps.memory import device_memory
 from jaxopt_lab.sweeps.static import (
     StaticSweepResult, combinations, run_static_sweep, static_winners_curse)
 from jaxopt_lab.sweeps.tasks import (
@@ -112,6 +118,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       help="seed of the random draws (and of TPE's sampler)")
   parser.add_argument("--distributed", action="store_true",
                       help="call jax.distributed.initialize() first (multi-host)")
+  parser.add_argument("--cpu-devices", type=int, default=None,
+                      help="host devices the sweep is sharded over on a CPU (default: one "
+                           "per core)")
 
 
 def check_options(args) -> None:
@@ -167,9 +176,13 @@ def build_task(args, optimizer: str, **static):
 
 
 def main(args: argparse.Namespace) -> list[Path]:
-  check_options(args)
-  if args.distributed:
+  if args.cpu_devices is not None:
+    check_option("--cpu-devices", args.cpu_devices, 1, 4096)
+  if args.distributed:  # before JAX starts, as the two settings below
     jax.distributed.initialize()
+  host.use_every_core(args.cpu_devices)
+  host.use_compilation_cache()
+  check_options(args)
   if args.quick:
     args.steps, args.eval_every = min(args.steps, 60), min(args.eval_every, 20)
   optimizers = names_in("--optimizer", args.optimizer, BY_NAME)
@@ -222,10 +235,11 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
                  progress=not args.quick)
   seeds = list(range(args.seeds))
   tables, curves, spent, began = [], [], [], time.perf_counter()
-  finished = (lambda t: t[t.steps == task.steps]) if args.halving else (lambda t: t)
+  recomputed = False
+  reached_end = (lambda t: t[t.steps == task.steps]) if args.halving else (lambda t: t)
   for round_ in range(args.refine + 1):
     if round_:
-      board = sweep_report.leaderboard(finished(pd.concat(tables, ignore_index=True)), names,
+      board = sweep_report.leaderboard(reached_end(pd.concat(tables, ignore_index=True)), names,
                                        task.objective)
       space = search_space.refine(space, {name: board.iloc[0][name] for name in numeric})
     columns = search_space.configurations(space, seed=args.sample_seed + round_,
@@ -253,6 +267,11 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
     else:
       result = run_static_sweep(make_task, static, columns, seeds,
                                 out=out / f"round-{round_}", **options)
+    loaded = sum(getattr(part, "runs_loaded", 0) for part in result.results)
+    if loaded and not options["progress"]:  # the progress bar says it otherwise
+      print(resumed_message(loaded, len(result.table)))
+    recomputed = recomputed or any(getattr(part, "chunks_computed", 1) > 0
+                                   for part in result.results)
     table = result.table.assign(round=round_)
     table["config"] += sum(len(t) for t in tables) // len(seeds)
     tables.append(table)
@@ -260,11 +279,20 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
   seconds = time.perf_counter() - began
   table = pd.concat(tables, ignore_index=True)
   curves = {k: np.concatenate([c[k] for c in curves]) for k in curves[0]}
-  board = sweep_report.leaderboard(finished(table), names, task.objective)
+  board = sweep_report.leaderboard(reached_end(table), names, task.objective)
   chosen = board.iloc[0]
+  rows = table.index[table.config == chosen.config]
+  done = None if recomputed else finished_record(out, args)
+  if done is not None:
+    print(f"{optimizer}: every run was loaded; its re-runs, report and figures in {out} are "
+          f"up to date")
+    return [out / name for name in done["written"]], sweep_report.Chosen(
+        done["summary"], {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
   fresh = list(range(1000, 1000 + args.fresh_seeds))
   print(f"{optimizer}: re-running the top {args.top_k} on fresh seeds {fresh}")
-  curse = static_winners_curse(result, board, args.top_k, fresh, **options)
+  curse = static_winners_curse(result, board, args.top_k, fresh,
+                               out=out / f"rerun-top{args.top_k}-seeds{args.fresh_seeds}",
+                               **options)
   chosen_task = result.tasks[result.combination_of(chosen)]
   test = chosen_task.test({n: float(chosen[n]) for n in numeric}, fresh) \
       if chosen_task.test else None
@@ -274,7 +302,10 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
                    f"seeds, {args.refine + 1} round(s))",
            "wall time": f"{seconds:.1f} s including compilation "
                         f"({len(table) / seconds:.1f} runs/s)",
-           "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}"}
+           "devices": f"{len(jax.devices())} x {jax.devices()[0].device_kind}",
+           "seeds": "common random numbers: at each seed every configuration gets the same "
+                    "key (the same initialisation, minibatch order and noise), so differences "
+                    "between configurations are paired"}
   if spent:
     used, full = sum(h.run_steps for h in spent), sum(h.full_run_steps for h in spent)
     rungs = spent[-1].rungs
@@ -327,13 +358,13 @@ def sweep_task(task, optimizer: str, space: dict, args, out: Path, make_task, st
   print(f"{optimizer} chosen: {', '.join(f'{n}={chosen[n]:.4g}' for n in numeric)}"
         f"{''.join(f', {n}={_shown(chosen[n])}' for n in static)} "
         f"({task.objective.column} {chosen['mean']:.4f})")
-  rows = table.index[table.config == chosen.config]
   summary = {"optimizer": optimizer, "swept": ", ".join(names), **{n: chosen[n] for n in names},
              "sweep_mean": chosen["mean"], "sweep_std": chosen["std"],
              "fresh_mean": curse.iloc[0].fresh_mean, "fresh_std": curse.iloc[0].fresh_std,
              "configurations": len(board),
              "diverged": int((board.diverged > 0).sum()), "seconds": seconds,
              **{k: v for k, v in (test or {}).items() if isinstance(v, float)}}
+  mark_finished(out, args, written, summary)
   return written, sweep_report.Chosen(
       summary, {k: np.nanmean(v[rows], axis=0) for k, v in curves.items()}, board)
 

@@ -2,15 +2,19 @@
 
 A run is a pure function `run(hparams, key) -> metrics`: `hparams` maps names to scalars,
 `metrics` maps names to arrays; 1-D arrays are curves (per step or per evaluation), scalars
-final numbers. `run_sweep` flattens configurations x seeds into one axis, vmaps the run over
-it, and evaluates it chunk by chunk, compiled once per chunk shape for any values:
+final numbers. `run_sweep` (its docstring is the contract) runs every configuration with
+every seed, chunk by chunk, compiled once per chunk shape for any values:
 
   result = run_sweep(run, {"learning_rate": np.logspace(-4, -1, 64)}, seeds=[0, 1, 2])
   result.table   # pandas: one row per (configuration, seed): hyperparameters, seed,
                  # final_* and best_* of every curve, diverged
   result.curves  # {"train_loss": [rows, steps], ...}
 
-- Chunks are sized to a memory budget from XLA's own memory analysis of the program.
+- A chunk is whole configurations x every seed: the configurations are vmapped inside a vmap
+  over the seeds with the key unbatched, so within a seed every configuration shares its
+  initialisation and minibatch order (common random numbers: paired comparisons), computed
+  once per seed.
+- Chunks are sized to a memory budget from XLA's own memory analysis of the program (`memory`).
 - With several devices the configuration axis is sharded over a 1-D Mesh ("configs") with
   NamedSharding; with several hosts (after `jax.distributed.initialize()`) every process
   builds the same global arrays and the same program, and process 0 writes the files.
@@ -21,16 +25,14 @@ it, and evaluates it chunk by chunk, compiled once per chunk shape for any value
   interruption (Ctrl-C: `SweepInterrupted`, or a kill) loads the verified chunks and computes
   only the rest, so the final result equals an uninterrupted sweep, bit for bit.
 - What the numbers depend on: the run, its hyperparameters and seeds, the dtype, and the
-  compiled program of a chunk: its rows per device (chunk size / device count) and the
+  compiled program of a chunk: its configurations per device and number of seeds, and the
   jax/jaxlib versions and device. In XLA:CPU a vmapped digits MLP gives bit-identical rows for
-  chunks of 2, 3 and 4 rows, but chunks of 1 and of 12 rows differ from them in the last bit
-  (up to 5e-7 on a loss; batched matrix products are compiled per batch size). A resumed
-  sweep therefore reuses the chunk size its folder started with, and the chunk size is part of
-  the folder's identity.
+  some chunk sizes and differs in the last bit (up to 5e-7 on a loss) for others (batched
+  matrix products are compiled per batch size). A resumed sweep therefore reuses the chunk
+  size its folder started with, and the chunk size is part of the folder's identity.
 - Every input is checked before any compute (`inputs`): one ValueError line per bad input.
 """
 import contextlib
-import os
 import time
 import warnings
 import weakref
@@ -46,7 +48,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from jaxopt_lab.files import output_folder
-from jaxopt_lab.sweeps import inputs, store
+from jaxopt_lab.sweeps import inputs, memory, store
 from jaxopt_lab.sweeps.objective import Objective
 
 DEFAULT_MEMORY_BUDGET = 4 << 30  # bytes for one chunk's buffers
@@ -58,7 +60,8 @@ class SweepResult(NamedTuple):
   scalars: dict                  # scalar metric name -> array [rows]
   seconds: float                 # wall time of the chunks computed in this call
   chunks_computed: int           # chunks computed now (the rest were loaded from `out`)
-  chunk_size: int
+  chunk_size: int                # rows per chunk: whole configurations, all seeds of each
+  runs_loaded: int = 0           # runs loaded from `out` (a resumed sweep), not computed
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -73,34 +76,59 @@ def rows_of(columns: dict, seeds: Sequence[int], dtype=jnp.float32):
 
 class Program(NamedTuple):
   compiled: jax.stages.Compiled
-  lowered: jax.stages.Lowered    # its text and out_info: the sweep's identity and metrics
+  lowered: jax.stages.Lowered    # its text: the sweep's identity
+  out_info: dict                 # its outputs' shapes and dtypes: the metrics (read once)
+  bytes: int                     # XLA's estimate of its memory, analysed once
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # run -> {(chunk, devices, dtype, names): Program}
+_COMPILED = weakref.WeakKeyDictionary()  # run -> {(rows, seeds, devices, dtype, names): Program}
 
 
 def _program(run: Callable, mesh: Optional[Mesh]):
-  def one(hparams, seed):
-    return run(hparams, jax.random.key(seed))
+  """The run over a chunk: hyperparameters [seeds, configurations], seeds [seeds] -> metrics
+  [seeds, configurations, ...]. The configurations are vmapped inside a vmap over the seeds,
+  with the key unbatched there: what depends on the key alone (initialisation, shuffles,
+  minibatch gathers) is computed once per seed, not once per configuration."""
+  def per_seed(hparams, seed):
+    key = jax.random.key(seed)
+    return jax.vmap(lambda row: run(row, key))(hparams)
 
   if mesh is None:
-    return jax.jit(jax.vmap(one))
-  sharded = NamedSharding(mesh, PartitionSpec("configs"))
-  return jax.jit(jax.vmap(one), in_shardings=sharded, out_shardings=sharded)
+    return jax.jit(jax.vmap(per_seed))
+  configs = NamedSharding(mesh, PartitionSpec(None, "configs"))
+  return jax.jit(jax.vmap(per_seed), in_shardings=(configs, NamedSharding(mesh, PartitionSpec())),
+                 out_shardings=configs)
 
 
-def _global_array(values: np.ndarray, mesh: Optional[Mesh]):
+def _global_array(values: np.ndarray, mesh: Optional[Mesh], spec=PartitionSpec(None, "configs")):
   if mesh is None:
     return jnp.asarray(values)
-  sharding = NamedSharding(mesh, PartitionSpec("configs"))
+  sharding = NamedSharding(mesh, spec)
   return jax.make_array_from_callback(values.shape, sharding, lambda index: values[index])
 
 
 def _inputs(flat, seeds, start, size, mesh, dtype):
-  """Rows [start, start + size), padded with copies of the last row to a full chunk."""
-  index = np.minimum(np.arange(start, start + size), len(seeds) - 1)
+  """Rows [start, start + size) (whole configurations, each with all its seeds), padded with
+  copies of the last configuration, as hyperparameters [seeds, configurations] and seeds."""
+  count = _seed_count(seeds)
+  configs = np.minimum(np.arange(start // count, (start + size) // count),
+                       len(seeds) // count - 1)
+  index = configs[None, :] * count + np.arange(count)[:, None]   # [seeds, configurations]
   hparams = {k: _global_array(v[index].astype(dtype), mesh) for k, v in flat.items()}
-  return hparams, _global_array(seeds[index], mesh)
+  return hparams, _global_array(seeds[:count], mesh, PartitionSpec())
+
+
+def _seed_count(seeds: np.ndarray) -> int:
+  """The number of seeds of the rows: configuration-major, each configuration's distinct
+  seeds in the same order, so the first seed comes back after that many rows."""
+  again = np.flatnonzero(seeds[1:] == seeds[0])
+  return int(again[0]) + 1 if again.size else len(seeds)
+
+
+def _rows(metrics) -> dict:
+  """Metrics [seeds, configurations, ...] as rows [configurations x seeds, ...]."""
+  return {name: np.swapaxes(np.asarray(value), 0, 1).reshape(-1, *np.shape(value)[2:])
+          for name, value in metrics.items()}
 
 
 def _to_host(tree):
@@ -123,69 +151,29 @@ CPU_COMPILER_OPTIONS = {"xla_backend_optimization_level": 1}
 
 
 def compiled_program(run, flat, seeds, chunk, mesh, dtype) -> Program:
-  """The run vmapped over a chunk of rows, traced and compiled once per (run, chunk shape)."""
+  """The run over a chunk of `chunk` rows (whole configurations x every seed), traced,
+  compiled and its memory analysed once per (run, chunk shape)."""
   cache = _COMPILED.setdefault(run, {})
-  key = (chunk, None if mesh is None else mesh.devices.size, np.dtype(dtype), tuple(sorted(flat)))
+  key = (chunk, _seed_count(seeds), None if mesh is None else mesh.devices.size,
+         np.dtype(dtype), tuple(sorted(flat)))
   if key not in cache:
     lowered = _program(run, mesh).lower(*_inputs(flat, seeds, 0, chunk, mesh, dtype))
     options = CPU_COMPILER_OPTIONS if jax.default_backend() == "cpu" else {}
-    cache[key] = Program(lowered.compile(compiler_options=options), lowered)
+    compiled = lowered.compile(compiler_options=options)
+    memory = compiled.memory_analysis()
+    used = memory.argument_size_in_bytes + memory.output_size_in_bytes \
+        + memory.temp_size_in_bytes
+    cache[key] = Program(compiled, lowered, lowered.out_info, int(used))
   return cache[key]
 
 
-def _bytes(program: Program) -> int:
-  """XLA's estimate of a chunk's memory: argument + output + temporary bytes."""
-  memory = program.compiled.memory_analysis()
-  return memory.argument_size_in_bytes + memory.output_size_in_bytes + memory.temp_size_in_bytes
-
-
-def chunk_for_budget(run, flat, seeds, mesh, dtype, budget: int, largest: int = 4096) -> int:
-  """The largest chunk (a multiple of the device count, at most `largest` rows) whose buffers
-  fit in `budget` bytes, from XLA's memory analysis (argument + output + temporary bytes).
-
-  The program is compiled for every row at once (up to `largest`); only if that does not fit
-  is it compiled again, for the chunk that does (memory grows linearly in the rows). A run
-  so large that one row per device does not fit is refused with one line, before it runs.
-  """
-  devices = 1 if mesh is None else mesh.devices.size
-  probe = min(_round_up(len(seeds), devices), _round_up(largest, devices))
-  used = _bytes(compiled_program(run, flat, seeds, probe, mesh, dtype))
-  if used <= budget:
-    return probe
-  if used * devices > budget * probe:
-    raise ValueError(f"run_sweep(memory_budget={budget}): memory_budget must hold one run per "
-                     f"device, which needs {_gib(used / probe)} (XLA's estimate), got "
-                     f"{_gib(budget)}; make the run smaller (fewer steps or evaluations, a "
-                     f"smaller model) or raise the budget (--memory-gb)")
-  return max(devices, int(budget * probe // max(used, 1)) // devices * devices)
-
-
-def device_memory() -> Optional[int]:
-  """Bytes of memory of the first device (its allocator's limit; the host's RAM for a CPU),
-  or None where it cannot be told."""
-  stats = jax.devices()[0].memory_stats() or {}
-  return int(stats["bytes_limit"]) if "bytes_limit" in stats else host_memory()
-
-
-def host_memory() -> Optional[int]:
-  """Bytes of RAM of this host, or None where it cannot be told."""
-  try:
-    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-  except (AttributeError, ValueError, OSError):
-    return None
-
-
-def _gib(size: float) -> str:
-  return f"{size / (1 << 30):.3g} GiB"
-
-
-def _round_up(n, multiple):
-  return -(-n // multiple) * multiple
-
-
-def default_mesh() -> Optional[Mesh]:
-  """A 1-D mesh over every device when there are several, else None (plain jit)."""
+def default_mesh(configurations: Optional[int] = None) -> Optional[Mesh]:
+  """A 1-D mesh over every device when there are several, else None (plain jit). On one
+  host, at most one device per configuration: a device beyond them would only run padding
+  (K = 1 ran 3x slower over 2 host devices than on one)."""
   devices = jax.devices()
+  if configurations is not None and jax.process_count() == 1:
+    devices = devices[:max(1, configurations)]
   return Mesh(np.array(devices), ("configs",)) if len(devices) > 1 else None
 
 
@@ -194,27 +182,61 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
               mesh: Optional[Mesh] = "auto", out: Optional[Path] = None,
               description: str = "", dtype=jnp.float32, progress: bool = True,
               objective: Optional[Objective] = None) -> SweepResult:
-  """Runs `run` for every configuration (columns: name -> values [K]) and seed.
+  """Runs `run(hparams, key)` for every configuration and seed, in one compiled program.
 
-  `chunk_size` rows are evaluated per call of the compiled program (default: as many as fit
-  in `memory_budget` bytes, or the chunk size `out` was started with); `mesh` shards them over
-  devices ("auto": all devices); `out` makes the sweep resumable (see `store`); `description`
-  names the sweep in `out`'s manifest; `objective` (a task's) says which curves flag
-  divergence and which are better high (see `summarise`); `dtype` is the hyperparameters'
-  (float32, or float64 with x64 on). Every input is checked before anything runs (`inputs`);
-  Ctrl-C raises `SweepInterrupted`, saying how many runs are saved in `out`.
+  The contract:
+  - `run(hparams, key) -> metrics` is a pure JAX function, traced once per chunk shape.
+    `hparams` maps each name of `columns` to a scalar (shape (), `dtype`), a tracer: never
+    branch on it in Python. `key` is `jax.random.key(seed)`, a typed PRNG key (shape ()).
+    `metrics` maps names to arrays of one run: scalars (shape ()) and curves (shape [n]:
+    per step, [steps], or per evaluation, [evals]); anything else is refused in one line.
+  - `columns`: name -> values [K], one configuration per index (e.g. from
+    `space.configurations`); `seeds`: S distinct integers in [0, 2**32 - 1]. The sweep runs
+    K x S runs, configuration-major: row r is configuration r // S with seed seeds[r % S].
+  - Common random numbers: within one seed every configuration gets the same key, so the same
+    initialisation, minibatch order and noise: comparisons between configurations are
+    paired (their differences carry no sampling noise of the seed), and what depends on the
+    key alone is computed once per seed, not once per configuration (the configurations are
+    vmapped inside a vmap over the seeds, with the key unbatched).
+  - Returns `SweepResult`: `table` (pandas, one row per run: `config` (0..K-1), the
+    hyperparameters, `seed`, `final_<c>` and (with an `objective`) `best_<c>` of each curve c,
+    each scalar metric, and `diverged`; see `summarise`), `curves` {name: [K*S, n]},
+    `scalars` {name: [K*S]}, `seconds` (the chunks computed in this call), `chunks_computed`,
+    `chunk_size` and `runs_loaded` (from `out`).
+  - Chunks: `chunk_size` rows (at most; rounded down to whole configurations, a multiple of
+    S x devices) per call of the compiled program; by default as many as fit in
+    `memory_budget` bytes by XLA's memory analysis (analysed once per chunk shape), or the
+    chunk size `out` was started with.
+  - `out`: a folder that makes the sweep resumable and identified (see `store`): each finished
+    chunk is saved with the sweep's fingerprint; the same call after an interruption loads the
+    verified chunks, computes the rest and says so ("resumed: 96 of 128 runs loaded, 32
+    computed"); a folder holding another sweep is refused. `description` names the sweep in
+    its manifest. Ctrl-C raises `SweepInterrupted`, saying how many runs are saved.
+  - `mesh` ("auto": every device, when there are several, at most one per configuration on
+    one host): the configuration axis of each chunk is sharded over a 1-D Mesh ("configs");
+    after `jax.distributed.initialize()` every process calls run_sweep alike and process 0
+    writes `out`. On a CPU, one host device per core (`host.use_every_core()`, before JAX
+    starts) lets the mesh use every core.
+  - `objective` (a task's) says which curves flag divergence and which are better high;
+    `dtype`: the hyperparameters' precision (float32, or float64 with x64 on); `progress`: a
+    progress bar counting runs, in runs/s.
+  Every input is checked before anything runs (`inputs`): one ValueError line naming it.
   """
   if not callable(run):
     raise ValueError(f"run_sweep(run={run!r}): run must be a function (hparams, key) -> "
                      f"metrics, got {type(run).__name__}")
   dtype = inputs.sweep_dtype(dtype)
   flat, seed_rows, config = inputs.rows(columns, seeds, dtype)
-  mesh = default_mesh() if isinstance(mesh, str) and mesh == "auto" else mesh
+  if isinstance(mesh, str) and mesh == "auto":
+    mesh = default_mesh(int(config[-1]) + 1)
   devices = 1 if mesh is None else mesh.devices.size
+  unit = _seed_count(seed_rows) * devices   # rows of one configuration per device
   chunk_size = inputs.chunk_size(chunk_size, devices)
   if chunk_size is not None:  # a chunk beyond the rows would only compute padding
-    chunk_size = min(chunk_size, _round_up(len(seed_rows), devices))
-  memory_budget = inputs.memory_budget(memory_budget, device_memory())
+    chunk_size = memory.whole_configurations(
+        min(chunk_size, memory.round_up(len(seed_rows), unit)), unit)
+  memory_budget = inputs.memory_budget(memory_budget, memory.device_memory())
+  program_bytes = lambda rows: compiled_program(run, flat, seed_rows, rows, mesh, dtype).bytes
   writer = jax.process_index() == 0
   option = f"run_sweep(out={str(out)!r})"
   with contextlib.ExitStack() as stack:
@@ -223,12 +245,14 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
       if writer:
         stack.enter_context(store.locked(out, option))
       if chunk_size is None:
-        chunk_size = int(_from_writer(np.int64(_resumed_chunk(out, devices) if writer else 0),
+        chunk_size = int(_from_writer(np.int64(_resumed_chunk(out, unit) if writer else 0),
                                       writer)) or None
-    chunk_size = _checked_chunk(run, flat, seed_rows, mesh, dtype, chunk_size, memory_budget)
+    if chunk_size is None:
+      chunk_size = memory.chunk_for_budget(program_bytes, len(seed_rows), unit, memory_budget)
+    memory.checked_chunk(program_bytes, chunk_size, memory_budget)
     program = compiled_program(run, flat, seed_rows, chunk_size, mesh, dtype)
-    spec = inputs.metric_spec(program.lowered.out_info, list(flat), objective)
-    _check_host_memory(spec, len(seed_rows))
+    spec = inputs.metric_spec(program.out_info, list(flat), objective)
+    memory.check_host_memory(spec, len(seed_rows))
     stamp = None
     if out is not None and writer:
       identity = store.identity(program.lowered.as_text(), flat, seed_rows, chunk_size, dtype,
@@ -242,46 +266,23 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
   curves = {k: v for k, v in metrics.items() if v.ndim == 2}
   scalars = {k: v for k, v in metrics.items() if v.ndim == 1}
   table = summarise(flat, seed_rows, config, curves, scalars, objective)
-  computed = sum(isinstance(p, _Computed) for p in pieces)
-  return SweepResult(table, curves, scalars, sum(getattr(p, "seconds", 0.0) for p in pieces),
-                     computed, chunk_size)
+  computed = [p for p in pieces if isinstance(p, _Computed)]
+  return SweepResult(table, curves, scalars, sum(p.seconds for p in computed), len(computed),
+                     chunk_size, len(seed_rows) - sum(p.runs for p in computed))
 
 
-def _resumed_chunk(out: Path, devices: int) -> int:
-  """The chunk size the sweep in `out` was started with (0 if none), to resume with it."""
+def _resumed_chunk(out: Path, unit: int) -> int:
+  """The chunk size the sweep in `out` was started with (0 if none, or if it is not whole
+  configurations per device, `unit` rows, here), to resume with it."""
   stored = store.read_manifest(out, warn=False)  # claim_folder warns, once
   identity = stored.get("identity") if stored else None
   size = identity.get("chunk_size", 0) if isinstance(identity, dict) else 0
-  return size if isinstance(size, int) and size > 0 and size % devices == 0 else 0
-
-
-def _check_host_memory(spec: dict, rows: int) -> None:
-  """The metrics of every run come back to the host: refuse a sweep whose results (twice: the
-  chunks and their concatenation) do not fit in the host's memory, before it runs."""
-  per_run = sum(np.prod(shape, dtype=np.int64) * dtype.itemsize for shape, dtype in spec.values())
-  needed, available = 2 * rows * int(per_run), host_memory()
-  if available is not None and needed > available:
-    raise ValueError(f"run_sweep(columns=..., seeds=...): the results of {rows} runs must fit "
-                     f"in host memory ({_gib(available)}), but they need {_gib(needed)}; run "
-                     f"fewer configurations or seeds, or shorter curves")
-
-
-def _checked_chunk(run, flat, seeds, mesh, dtype, chunk_size, budget) -> int:
-  """`chunk_size` if its program fits in `budget` bytes, else a one-line ValueError; when
-  None, the largest chunk that fits."""
-  if chunk_size is None:
-    return chunk_for_budget(run, flat, seeds, mesh, dtype, budget)
-  used = _bytes(compiled_program(run, flat, seeds, chunk_size, mesh, dtype))
-  if used > budget:
-    raise ValueError(f"run_sweep(chunk_size={chunk_size}): chunk_size must fit in "
-                     f"memory_budget {_gib(budget)}, but its program needs {_gib(used)} "
-                     f"(XLA's estimate); choose fewer rows per chunk or a larger budget")
-  return chunk_size
+  return size if isinstance(size, int) and size > 0 and size % unit == 0 else 0
 
 
 class _Computed(dict):
-  """A chunk's metrics computed in this call (a dict), with the seconds it took."""
-  seconds = 0.0
+  """A chunk's metrics computed in this call (a dict), with its runs and the seconds it took."""
+  runs, seconds = 0, 0.0
 
 
 def _computed(program, flat, seeds, chunk_size, mesh, dtype, spec, out, stamp, writer,
@@ -295,17 +296,20 @@ def _computed(program, flat, seeds, chunk_size, mesh, dtype, spec, out, stamp, w
   pieces = [store.load_chunk(path, stamp, start, stop, spec) if writer else None
             for path, start, stop in zip(paths, starts, stops)] or [None] * len(starts)
   pieces = _share_loaded(pieces, spec, starts, stops, writer)
-  bar = tqdm(total=rows, unit="config", desc="sweep", disable=not (progress and writer),
-             dynamic_ncols=True, initial=sum(b - a for a, b, p in zip(starts, stops, pieces)
-                                             if p is not None))
+  loaded = sum(b - a for a, b, p in zip(starts, stops, pieces) if p is not None)
+  shown = progress and writer
+  bar = tqdm(total=rows, initial=loaded, unit="run", desc="sweep", disable=not shown,
+             dynamic_ncols=True, bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/"
+             "{total_fmt} runs [{elapsed}<{remaining}, {rate_noinv_fmt}]")
   try:
     for number, (start, stop) in enumerate(zip(starts, stops)):
       if pieces[number] is not None:
         continue
       began = time.perf_counter()
-      metrics = _to_host(program.compiled(*_inputs(flat, seeds, start, chunk_size, mesh, dtype)))
-      piece = _Computed({name: np.asarray(metrics[name])[:stop - start] for name in spec})
-      piece.seconds = time.perf_counter() - began
+      metrics = _rows(_to_host(program.compiled(*_inputs(flat, seeds, start, chunk_size, mesh,
+                                                         dtype))))
+      piece = _Computed({name: metrics[name][:stop - start] for name in spec})
+      piece.runs, piece.seconds = stop - start, time.perf_counter() - began
       if out is not None and writer:
         store.save_chunk(paths[number], piece, stamp, start, stop)
       pieces[number] = piece
@@ -318,7 +322,13 @@ def _computed(program, flat, seeds, chunk_size, mesh, dtype, spec, out, stamp, w
     raise SweepInterrupted(f"sweep interrupted: {where}") from None
   finally:
     bar.close()
+  if loaded and shown:
+    tqdm.write(resumed_message(loaded, rows))
   return pieces
+
+
+def resumed_message(loaded: int, rows: int) -> str:
+  return f"resumed: {loaded} of {rows} runs loaded, {rows - loaded} computed"
 
 
 def _share_loaded(pieces, spec, starts, stops, writer) -> list:

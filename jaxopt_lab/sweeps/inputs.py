@@ -137,14 +137,15 @@ def memory_budget(value, device_bytes: Optional[int]) -> int:
 
 def metric_spec(out_info, hyperparameters, objective: Optional[Objective]) -> dict:
   """{name: (shape per run, dtype)} of the run's metrics, from the outputs of its vmapped
-  program (`jax.stages.Lowered.out_info`): each a real number or a curve (1-D) per run, named
-  apart from the table's own columns; and the objective's columns among the table's."""
+  program (`jax.stages.Lowered.out_info`, [seeds, configurations, ...]): each a real number or
+  a curve (1-D) per run, named apart from the table's own columns; and the objective's columns
+  among the table's."""
   if not isinstance(out_info, Mapping):
     raise ValueError(f"run_sweep(run=...): run must return a dict of metrics (name -> number "
                      f"or curve), got {type(out_info).__name__}")
   spec, taken = {}, set(RESERVED) | set(hyperparameters)
   for name, info in out_info.items():
-    shape = tuple(getattr(info, "shape", (None, None, None)))[1:]
+    shape = tuple(getattr(info, "shape", (None, None, None, None)))[2:]
     dtype = np.dtype(getattr(info, "dtype", object)) if _plain(info) else None
     if not isinstance(name, str) or dtype is None or dtype.kind not in "biuf" \
         or len(shape) > 1 or 0 in shape:

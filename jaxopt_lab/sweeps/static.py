@@ -112,18 +112,20 @@ def _joined(curves: list) -> dict:
 
 
 def static_winners_curse(result: StaticSweepResult, board: pd.DataFrame, top_k: int,
-                         fresh_seeds, **sweep_options) -> pd.DataFrame:
+                         fresh_seeds, out=None, **sweep_options) -> pd.DataFrame:
   """`report.winners_curse` for a static sweep: the top_k configurations of `board` (a
   `leaderboard` of `result.table`), each re-run on `fresh_seeds` by its own combination's
-  task; ranks on fresh seeds are over all of them."""
+  task (saved under `out`, a folder per combination, when given); ranks on fresh seeds are
+  over all of them."""
   static = list(result.combinations[0])
   numeric = [n for n in result.hyperparameters if n not in static]
   top = board.head(top_k)
   top = top.assign(_combination=[result.combination_of(row) for _, row in top.iterrows()])
   parts = []
   for number, group in top.groupby("_combination", sort=False):
+    folder = out if out is None or not static else Path(out) / label(result.combinations[number])
     part = winners_curse(result.tasks[number].run, group, numeric, result.objective,
-                         len(group), fresh_seeds, **sweep_options)
+                         len(group), fresh_seeds, out=folder, **sweep_options)
     for position, name in enumerate(static):
       part.insert(1 + position, name, group[name].to_numpy())
     parts.append(part)

@@ -8,9 +8,10 @@
 
 Identity: a sweep's numbers are a function of the compiled program and its inputs, so the
 fingerprint hashes the text of the program as JAX lowers it (StableHLO: the run, every option
-of its task, the model, the data embedded as constants, the chunk shape, the dtype, the
-sharding), every hyperparameter value and seed of every row, and the jax and jaxlib versions,
-platform and device kind that compile it. A folder holds one sweep: a sweep whose identity
+of its task, the model, the data embedded as constants, the chunk shape (configurations x
+seeds, vmapped inside the seeds: common random numbers), the dtype, the sharding), every
+hyperparameter value and seed of every row, the engine's `LAYOUT`, and the jax and jaxlib
+versions, platform and device kind that compile it. A folder holds one sweep: a sweep whose identity
 differs is refused with one line saying what differs (a second sweep would overwrite the
 first one's tables and figures beside the chunks, so keeping both would lose data).
 
@@ -35,7 +36,10 @@ from jaxopt_lab.files import is_partial, write_atomically
 
 FORMAT = "jaxopt_lab.sweeps.store/2"
 HEADER = "__chunk__"   # the npz member holding a chunk's header (a reserved metric name)
+LAYOUT = "configurations inside seeds"  # how the engine batches a chunk (see engine.py)
 DIFFERENCES = {        # identity entry -> what a difference in it means, in the user's terms
+    "layout": "another batching of the runs (a folder written before the configurations were "
+              "vmapped inside the seeds: its numbers differ in their last bits; recompute it)",
     "hyperparameters": "other hyperparameter names",
     "rows": "another number of runs",
     "chunk_size": "another chunk size (results depend on it in their last bits: XLA compiles "
@@ -62,7 +66,7 @@ def identity(program_text: str, flat: dict, seeds: np.ndarray, chunk_size: int, 
     inputs.update(np.ascontiguousarray(flat[name], np.float64).tobytes())
   inputs.update(np.ascontiguousarray(seeds, np.uint32).tobytes())
   device = jax.devices()[0]
-  return {"program": hashlib.sha256(program_text.encode()).hexdigest(),
+  return {"layout": LAYOUT, "program": hashlib.sha256(program_text.encode()).hexdigest(),
           "hyperparameters": sorted(flat), "rows": int(len(seeds)),
           "inputs": inputs.hexdigest(), "chunk_size": int(chunk_size),
           "dtype": str(np.dtype(dtype)), "devices": int(devices), "platform": device.platform,

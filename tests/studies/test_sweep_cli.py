@@ -100,12 +100,14 @@ def test_digits_sweep_quick_selects_on_validation_tests_once_and_diagnoses(tmp_p
     (["--param", "learning_rate=1e-3", "--param", "warmup_steps=5,20", "--steps", "10",
       "--schedule", "warmup_cosine"], "warmup_steps must be in [0, 10)"),
     (["--param", "learning_rate=1e-3", "--dataset", "quadratic", "--steps", "1000000000"],
-     "memory_budget must hold one run per device"),
+     "memory_budget must hold one configuration's runs"),
     (["--param", "learning_rate=1e-3", "--memory-gb", "100000"],
      "--memory-gb must be positive and at most this device's memory"),
     (["--param", "learning_rate=1e-3", "--memory-gb", "nan"], "--memory-gb must be positive"),
     (["--param", "learning_rate=1e-3", "--chunk-size", "0"], "--chunk-size must be a positive"),
     (["--param", "learning_rate=1e-3", "--sample-seed", "-1"], "--sample-seed must be in"),
+    (["--param", "learning_rate=1e-3", "--cpu-devices", "0"],
+     "--cpu-devices must be an integer in [1, 4096], got 0"),
     (["--param", "learning_rate=1e-3", "--dataset", "quadratic", "--condition-number", "inf"],
      "--condition-number must be a number in [1, "),
 ])
@@ -170,7 +172,8 @@ def test_another_sweep_or_a_busy_folder_is_refused_in_one_line(tmp_path, capsys,
 
 WORKER = Path(__file__).parents[1] / "sweep_worker.py"
 CHECKOUT = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2]))
-CHUNKED = [*QUADRATIC, "--chunk-size", "8", "--top-k", "1", "--fresh-seeds", "1"]
+CHUNKED = [*QUADRATIC, "--chunk-size", "8", "--top-k", "1", "--fresh-seeds", "1",
+           "--cpu-devices", "1"]  # as in this process, so that either resumes the other
 
 
 def signalled(name: str, after: int, out: Path) -> subprocess.CompletedProcess:
@@ -193,17 +196,30 @@ def assert_same_results(out: Path, whole: Path):
                                 np.load(whole / "curves.npz")["train_loss"])
 
 
-def test_crashed_sweep_resumes_to_the_uninterrupted_result(tmp_path, whole):
+def test_crashed_sweep_resumes_to_the_uninterrupted_result(tmp_path, whole, capsys):
   """The CLI is killed (SIGKILL) right after saving its first chunk; the same command then
-  computes only the missing chunks and gives the uninterrupted result."""
+  computes only the missing chunks, says so, and gives the uninterrupted result."""
   crashed = signalled("SIGKILL", 1, tmp_path)
   assert crashed.returncode == -signal.SIGKILL, crashed.stderr
   chunks = tmp_path / "round-0" / "chunks"
   assert [p.name for p in chunks.iterdir()] == ["chunk-00000.npz"]
+  capsys.readouterr()
   assert cli.main([*CHUNKED, "--out", str(tmp_path)]) == 0
+  assert "resumed: 8 of 30 runs loaded, 22 computed" in capsys.readouterr().out
   assert len(list(chunks.glob("chunk-*.npz"))) == 4
   assert_same_results(tmp_path, whole)
   assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
+
+
+def test_a_rerun_of_a_finished_sweep_redoes_nothing(whole, capsys):
+  """Every run loaded: no re-run on fresh seeds, no test, no report or figure is made again."""
+  written = {p: p.stat().st_mtime_ns for p in whole.rglob("*") if p.is_file()}
+  capsys.readouterr()
+  assert cli.main([*CHUNKED, "--out", str(whole)]) == 0
+  out = capsys.readouterr().out
+  assert "resumed: 30 of 30 runs loaded, 0 computed" in out
+  assert "re-running" not in out and "are up to date" in out
+  assert {p: p.stat().st_mtime_ns for p in whole.rglob("*") if p.is_file()} == written
 
 
 def test_ctrl_c_is_one_line_saying_what_is_saved(tmp_path, whole):

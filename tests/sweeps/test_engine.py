@@ -7,17 +7,19 @@ import pytest
 
 from helpers import run_on_8_devices
 from quadratic_sweep import TRACES, columns, run
-from jaxopt_lab.sweeps.engine import chunk_for_budget, rows_of, run_sweep
+from jaxopt_lab.sweeps.engine import compiled_program, rows_of, run_sweep
+from jaxopt_lab.sweeps.memory import chunk_for_budget
 
 def test_compiles_once_for_any_values_and_any_number_of_chunks():
+  """One program per chunk shape (configurations per chunk x number of seeds)."""
   TRACES.clear()
   first = run_sweep(run, columns(np.logspace(-2, 0, 20)), seeds=[0, 1], chunk_size=8,
                     progress=False)
-  second = run_sweep(run, columns(np.logspace(-3, -1, 30), beta=0.5), seeds=[5], chunk_size=8,
-                     progress=False)
+  second = run_sweep(run, columns(np.logspace(-3, -1, 30), beta=0.5), seeds=[5, 9],
+                     chunk_size=8, progress=False)
   assert len(TRACES) == 1
-  assert len(first.table) == 40 and len(second.table) == 30
-  assert first.chunks_computed == 5 and second.chunks_computed == 4
+  assert len(first.table) == 40 and len(second.table) == 60
+  assert first.chunks_computed == 5 and second.chunks_computed == 8
 
 
 def test_rows_equal_single_runs():
@@ -64,10 +66,14 @@ def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path):
 
 
 def test_chunks_follow_the_memory_budget():
-  flat, seeds, _ = rows_of(columns(np.logspace(-2, 0, 300)), [0])
-  big = chunk_for_budget(run, flat, seeds, None, jnp.float32, 1 << 30)
-  small = chunk_for_budget(run, flat, seeds, None, jnp.float32, 64 << 10)
-  assert big == 300 and 1 <= small < 300
+  flat, seeds, _ = rows_of(columns(np.logspace(-2, 0, 300)), [0, 1])
+  program_bytes = lambda rows: compiled_program(run, flat, seeds, rows, None, jnp.float32).bytes
+  TRACES.clear()
+  big = chunk_for_budget(program_bytes, len(seeds), 2, 1 << 30)
+  small = chunk_for_budget(program_bytes, len(seeds), 2, 64 << 10)
+  assert big == 600 and 2 <= small < 600 and small % 2 == 0  # whole configurations
+  assert program_bytes(small) <= 64 << 10
+  assert len(TRACES) == 2   # the probe and the chunk that fits, each compiled once
 
 
 @pytest.mark.parametrize("bad, message", [

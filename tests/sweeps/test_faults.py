@@ -98,7 +98,7 @@ TRACED = {  # faults seen in the run's outputs: after tracing it, before running
         dict(objective=Objective("final_train_loss", False, divergence_curves=("val_loss",))),
         ["objective.divergence_curves='val_loss'", "train_loss"]),
     "one-run-beyond-the-budget": (dict(memory_budget=1000, chunk_size=None),
-                                  ["memory_budget=1000", "one run per device", "GiB"]),
+                                  ["memory_budget=1000", "one configuration's runs", "GiB"]),
     "explicit-chunk-beyond-the-budget": (dict(memory_budget=1000, chunk_size=4),
                                          ["chunk_size=4", "must fit in memory_budget"]),
 }
@@ -278,6 +278,19 @@ def test_a_folder_holding_another_sweep_is_refused_in_one_line(fault, tmp_path):
   assert sorted((p.name, p.read_bytes()) for p in (folder / "chunks").iterdir()) == before
 
 
+def test_a_folder_from_before_common_random_numbers_is_refused_by_its_layout(tmp_path):
+  """A folder whose runs were batched one lane per row (no `layout` in its identity) holds
+  numbers that differ in their last bits: refused, saying so, not as another computation."""
+  stored(tmp_path)
+  manifest = json.loads((tmp_path / "sweep.json").read_text())
+  del manifest["identity"]["layout"]
+  manifest["fingerprint"] = store.fingerprint(manifest["identity"])
+  (tmp_path / "sweep.json").write_text(json.dumps(manifest))
+  with pytest.raises(ValueError, match="another batching of the runs .*: None there, "
+                                       "configurations inside seeds now"):
+    stored(tmp_path)
+
+
 def test_a_folder_from_an_older_version_is_refused(tmp_path):
   (tmp_path / "chunks").mkdir()
   (tmp_path / "sweep.json").write_text(json.dumps({"fingerprint": "0123", "description": "old",
@@ -321,9 +334,9 @@ def test_ctrl_c_says_how_many_runs_are_saved_and_the_same_call_resumes(tmp_path,
 
 
 def test_results_do_not_depend_on_the_chunk_size_here(clean):
-  """The quadratic run gives bit-identical tables for chunks of 2, 4 and 12 rows (a digits MLP
-  need not: see the engine's docstring, which is why the chunk size is part of a folder's
-  identity)."""
+  """The quadratic run gives bit-identical tables for chunks of 2, 4 and 12 rows (1, 2 and 6
+  configurations x 2 seeds; a digits MLP need not: see the engine's docstring, which is why
+  the chunk size is part of a folder's identity)."""
   for chunk in (2, 12):
     other = run_sweep(run, columns(RATES), SEEDS, chunk_size=chunk, progress=False)
     assert other.table.equals(clean.table)
