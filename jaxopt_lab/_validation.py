@@ -181,8 +181,27 @@ def check_flag(call: str, traceable: bool = False, **flags: Any) -> None:
 
 
 def did_you_mean(word: str, choices) -> str:
-  """' (did you mean 'x'?)' for the choice closest to a mistyped `word` (difflib's ratio of at
-  least 0.6, its default), or '' when none is close:
-    did_you_mean("adma", ["adam", "sgd"])  ->  " (did you mean 'adam'?)" """
-  close = difflib.get_close_matches(str(word), [str(choice) for choice in choices], n=1)
-  return f" (did you mean {close[0]!r}?)" if close else ""
+  """' (did you mean 'x'?)' for the choice closest to a mistyped `word`, or '' when none is
+  close. Candidates are difflib's (ratio at least 0.6, its default); among them the fewest
+  typing edits wins (insertions, deletions, substitutions and swaps of two neighbours), so a
+  swap is closer than a longer name that happens to share more letters:
+    did_you_mean("adma", ["adamax", "adam", "sgd"])  ->  " (did you mean 'adam'?)" """
+  word = str(word)
+  close = difflib.get_close_matches(word, [str(choice) for choice in choices], n=5)
+  if not close:
+    return ""
+  return f" (did you mean {min(close, key=lambda choice: _edits(word, choice))!r}?)"
+
+
+def _edits(a: str, b: str) -> int:
+  """The optimal-string-alignment distance: edits, counting a swap of neighbours as one."""
+  previous, row = None, list(range(len(b) + 1))
+  for i in range(1, len(a) + 1):
+    before, current = row, [i] + [0] * len(b)
+    for j in range(1, len(b) + 1):
+      current[j] = min(before[j] + 1, current[j - 1] + 1, before[j - 1] + (a[i - 1] != b[j - 1]))
+      if previous is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] \
+          and a[i - 2] == b[j - 1]:
+        current[j] = min(current[j], previous[j - 2] + 1)
+    previous, row = before, current
+  return row[len(b)]
