@@ -128,7 +128,7 @@ def main(args: argparse.Namespace) -> list[Path]:
 
 
 def plot(curves: dict, steps: int, start: int, chains: int):
-  fig, axes = plt.subplots(1, len(curves), figsize=(7 * len(curves), 5), squeeze=False)
+  fig, axes = plt.subplots(1, len(curves), figsize=(7 * len(curves), 6.2), squeeze=False)
   t = np.arange(1, steps + 1)
   colors = dict(zip(("sgd", "polyak", "ema"), ("tab:red", "tab:blue", "tab:green")))
   for ax, (lr, (measured, expected)) in zip(axes[0], curves.items()):
@@ -145,7 +145,7 @@ def plot(curves: dict, steps: int, start: int, chains: int):
     ax.axvline(start, color="grey", lw=0.8)
     ax.set(xscale="log", yscale="log", xlabel="step t", ylabel="E f (mean over chains)",
            title=f"learning rate {lr:g}: the Polyak average falls as σ²/(2λn) below the floor")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)
   fig.suptitle(f"SGD with gradient noise σ = {NOISE_STD:g} on a quadratic (eigenvalues "
                f"{', '.join(map(str, EIGENVALUES))}), {chains} chains:\nthe same iterates, "
                "read as the last one, their average after a burn-in (grey line), or their EMA")

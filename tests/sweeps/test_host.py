@@ -25,6 +25,7 @@ def test_every_core_keeps_the_devices_of_a_started_jax():
 
 def test_the_compilation_cache_goes_where_asked_with_no_minimum_compile_time(tmp_path,
                                                                                cache_setting):
+  jax.config.update("jax_compilation_cache_dir", None)  # an in-process CLI test may have set it
   assert host.use_compilation_cache(tmp_path / "xla") == tmp_path / "xla"
   assert (tmp_path / "xla").is_dir()
   assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
