@@ -166,19 +166,25 @@ def xla_passes(contender: "JaxContender") -> int:
   return passes
 
 
-def measure(n, rounds, steps):
-  field = contenders(n)
+def time_interleaved(field: dict, rounds: int, steps: int) -> dict:
+  """Median seconds per step of each contender of `field`: each is compiled and warmed first,
+  then timed over `rounds` rounds, each visiting every contender once in a new random order
+  (no contender always follows the same one)."""
   for contender in field.values():
     contender.run(2)  # compile and warm the caches
-  times = {name: [] for name in field}
+  keys = list(field)
+  times = {key: [] for key in keys}
   rng = np.random.default_rng(0)
-  for _ in range(rounds):  # a new order every round: no contender always follows the same one
-    for name in rng.permutation(list(field)):
-      contender = field[name]
+  for _ in range(rounds):
+    for i in rng.permutation(len(keys)):
       start = time.perf_counter()
-      contender.run(steps)
-      times[name].append((time.perf_counter() - start) / steps)
-  return {name: float(np.median(samples)) for name, samples in times.items()}
+      field[keys[i]].run(steps)
+      times[keys[i]].append((time.perf_counter() - start) / steps)
+  return {key: float(np.median(samples)) for key, samples in times.items()}
+
+
+def measure(n, rounds, steps):
+  return time_interleaved(contenders(n), rounds, steps)
 
 
 def main(argv=None):

@@ -12,16 +12,14 @@ import argparse
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 import jax
-import numpy as np
 import optax
 from optax import contrib
 
 import jaxopt_lab as jl
-from benchmarks.optimizer_step import JaxContender, jax_step
+from benchmarks.optimizer_step import JaxContender, jax_step, time_interleaved
 
 ROWS = 256
 PAIRS = {  # name -> (ours, optax's), each with its defaults where both have the same ones
@@ -56,18 +54,7 @@ def field(n: int) -> dict:
 
 
 def measure(n: int, rounds: int, steps: int) -> dict:
-  contenders = field(n)
-  for contender in contenders.values():
-    contender.run(2)  # compile and warm the caches
-  times = {key: [] for key in contenders}
-  rng = np.random.default_rng(0)
-  keys = list(contenders)
-  for _ in range(rounds):
-    for i in rng.permutation(len(keys)):
-      start = time.perf_counter()
-      contenders[keys[i]].run(steps)
-      times[keys[i]].append((time.perf_counter() - start) / steps)
-  return {key: float(np.median(samples)) for key, samples in times.items()}
+  return time_interleaved(field(n), rounds, steps)
 
 
 def main(argv=None):
