@@ -132,6 +132,14 @@ def _scalar(call: str, name: str, value: Any) -> float:
   return float(array)
 
 
+def check_params(call: str, updates, params) -> None:
+  """What a block that reads the parameters checks in `update`: that it got them, and that
+  they match the updates leaf for leaf (`check_same_tree`)."""
+  if params is None:
+    raise ValueError(f"{call} needs the parameters: call update(updates, state, params)")
+  check_same_tree(f"{call}.update", ("updates", updates), ("params", params))
+
+
 def check_same_tree(call: str, *named_trees: tuple[str, Any]) -> None:
   """Raises ValueError naming call and the first leaf path where the trees' structures or
   shapes differ; None trees are skipped. Structure and shapes are static, so under `jit` the

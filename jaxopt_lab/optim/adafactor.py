@@ -20,7 +20,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, Interval, check, check_int, check_same_tree
+from jaxopt_lab._validation import (
+    NONNEGATIVE, Interval, check, check_int, check_params, check_same_tree)
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import safe_rms, scalar_dtype
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, abs_sq, wide
@@ -167,10 +168,7 @@ def scale_by_param_block_rms(min_scale: Scalar = 1e-3) -> optax.GradientTransfor
     return optax.EmptyState()
 
   def update(updates, state, params=None):
-    if params is None:
-      raise ValueError("scale_by_param_block_rms needs the parameters: call "
-                       "update(updates, state, params)")
-    check_same_tree("scale_by_param_block_rms.update", ("updates", updates), ("params", params))
+    check_params("scale_by_param_block_rms", updates, params)
     scale = lambda u, w: (wide(u) * jnp.maximum(safe_rms(w), min_scale)).astype(u.dtype)
     return jax.tree.map(scale, updates, params), state
 

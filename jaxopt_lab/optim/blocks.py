@@ -21,7 +21,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, UNIT, check, check_flag, check_same_tree
+from jaxopt_lab._validation import (
+    NONNEGATIVE, UNIT, check, check_flag, check_params, check_same_tree)
 from jaxopt_lab.optim.base import (
     Scalar, ScalarOrSchedule, abs_sq, canonical_dtype, cast_like, check_transforms,
     real_zeros_like, safe_sqrt, step_count, wide)
@@ -390,10 +391,7 @@ def add_decayed_weights(weight_decay: Scalar = 0.0) -> optax.GradientTransformat
     return optax.EmptyState()
 
   def update(updates, state, params=None):
-    if params is None:
-      raise ValueError("add_decayed_weights needs the parameters: call "
-                       "update(updates, state, params)")
-    check_same_tree("add_decayed_weights.update", ("updates", updates), ("params", params))
+    check_params("add_decayed_weights", updates, params)
     updates = jax.tree.map(lambda u, w: (wide(u) + weight_decay * wide(w)).astype(u.dtype),
                            updates, params)
     return updates, state

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, check, check_same_tree
+from jaxopt_lab._validation import NONNEGATIVE, POSITIVE, check, check_params
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.base import Scalar, ScalarOrSchedule, safe_norm, wide
 from jaxopt_lab.optim.blocks import (
@@ -25,10 +25,7 @@ def _trust_ratio(trust_coefficient, eps) -> optax.GradientTransformation:
     return optax.EmptyState()
 
   def update(updates, state, params=None):
-    if params is None:
-      raise ValueError("scale_by_trust_ratio needs the parameters: call "
-                       "update(updates, state, params)")
-    check_same_tree("scale_by_trust_ratio.update", ("updates", updates), ("params", params))
+    check_params("scale_by_trust_ratio", updates, params)
 
     def scaled(u, w):
       weight_norm, update_norm = safe_norm(w), safe_norm(u)
