@@ -14,7 +14,9 @@ every seed, chunk by chunk, compiled once per chunk shape for any values:
   over the seeds with the key unbatched, so within a seed every configuration shares its
   initialisation and minibatch order (common random numbers: paired comparisons), computed
   once per seed.
-- Chunks are sized to a memory budget from XLA's own memory analysis of the program (`memory`).
+- Chunks are sized to a memory budget from XLA's own memory analysis of the program, and on a
+  CPU to its cache: the state a chunk's training loops carry stays within an eighth of the
+  last-level cache, which runs 1024 digits-MLP runs 1.9x faster than one chunk (`memory`).
 - With several devices the configuration axis is sharded over a 1-D Mesh ("configs") with
   NamedSharding; with several hosts (after `jax.distributed.initialize()`) every process
   builds the same global arrays and the same program, and process 0 writes the files.
@@ -81,7 +83,8 @@ class Program(NamedTuple):
   bytes: int                     # XLA's estimate of its memory, analysed once
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # run -> {(rows, seeds, devices, dtype, names): Program}
+_COMPILED = weakref.WeakKeyDictionary()  # run -> {(rows, seeds, devices, dtype, names): Program,
+                                         #         ("cache", unit, devices, dtype, names): rows}
 
 
 def _program(run: Callable, mesh: Optional[Mesh]):
@@ -167,6 +170,16 @@ def compiled_program(run, flat, seeds, chunk, mesh, dtype) -> Program:
   return cache[key]
 
 
+def _cache_chunk(run, flat, seeds, unit, devices, dtype) -> Optional[int]:
+  """`memory.cache_chunk` for this run, traced once per (run, unit, devices, dtype, names)."""
+  cache = _COMPILED.setdefault(run, {})
+  key = ("cache", unit, devices, np.dtype(dtype), tuple(sorted(flat)))
+  if key not in cache:
+    cache[key] = memory.cache_chunk(run, {k: v[:1].astype(dtype)[0] for k, v in flat.items()},
+                                    jax.random.key(int(seeds[0])), unit, devices)
+  return cache[key]
+
+
 def default_mesh(configurations: Optional[int] = None) -> Optional[Mesh]:
   """A 1-D mesh over every device when there are several, else None (plain jit). On one
   host, at most one device per configuration: a device beyond them would only run padding
@@ -205,8 +218,9 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
     `chunk_size` and `runs_loaded` (from `out`).
   - Chunks: `chunk_size` rows (at most; rounded down to whole configurations, a multiple of
     S x devices) per call of the compiled program; by default as many as fit in
-    `memory_budget` bytes by XLA's memory analysis (analysed once per chunk shape), or the
-    chunk size `out` was started with.
+    `memory_budget` bytes by XLA's memory analysis (analysed once per chunk shape) and, on a
+    CPU, keep the state the run's loops carry in cache (`memory.cache_chunk`), in chunks of
+    equal size; or the chunk size `out` was started with.
   - `out`: a folder that makes the sweep resumable and identified (see `store`): each finished
     chunk is saved with the sweep's fingerprint; the same call after an interruption loads the
     verified chunks, computes the rest and says so ("resumed: 96 of 128 runs loaded, 32
@@ -248,7 +262,10 @@ def run_sweep(run: Callable, columns: dict, seeds: Sequence[int] = (0,), *,
         chunk_size = int(_from_writer(np.int64(_resumed_chunk(out, unit) if writer else 0),
                                       writer)) or None
     if chunk_size is None:
-      chunk_size = memory.chunk_for_budget(program_bytes, len(seed_rows), unit, memory_budget)
+      cached = _cache_chunk(run, flat, seed_rows, unit, devices, dtype)
+      largest = int(_from_writer(np.int64(cached or 0), writer)) or memory.LARGEST_CHUNK
+      chunk_size = memory.chunk_for_budget(program_bytes, len(seed_rows), unit, memory_budget,
+                                           largest)
     memory.checked_chunk(program_bytes, chunk_size, memory_budget)
     program = compiled_program(run, flat, seed_rows, chunk_size, mesh, dtype)
     spec = inputs.metric_spec(program.out_info, list(flat), objective)

@@ -1,5 +1,5 @@
 """The sweep engine on a small momentum-on-a-quadratic run: one trace, equal to a loop,
-divergence isolated, resumable, memory-sized chunks, sharded equal to unsharded."""
+divergence isolated, resumable, memory- and cache-sized chunks, sharded equal to unsharded."""
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,7 +8,8 @@ import pytest
 from helpers import run_on_8_devices
 from quadratic_sweep import TRACES, columns, run
 from jaxopt_lab.sweeps.engine import compiled_program, rows_of, run_sweep
-from jaxopt_lab.sweeps.memory import chunk_for_budget
+from jaxopt_lab.sweeps import memory
+from jaxopt_lab.sweeps.memory import balanced, carried_bytes, chunk_for_budget, last_level_cache
 
 def test_compiles_once_for_any_values_and_any_number_of_chunks():
   """One program per chunk shape (configurations per chunk x number of seeds)."""
@@ -74,6 +75,48 @@ def test_chunks_follow_the_memory_budget():
   assert big == 600 and 2 <= small < 600 and small % 2 == 0  # whole configurations
   assert program_bytes(small) <= 64 << 10
   assert len(TRACES) == 2   # the probe and the chunk that fits, each compiled once
+
+
+def test_carried_bytes_is_the_largest_loop_state_nested_loops_included():
+  def looped(x):
+    def body(carry, _):   # carries [3] and [2, 5] float32: 52 bytes
+      inner = jax.lax.fori_loop(0, 2, lambda i, y: y * 2, jnp.ones(100, jnp.int8))
+      return (carry[0] + inner[:3], carry[1]), None
+    return jax.lax.scan(body, (x, jnp.zeros((2, 5))), length=4)[0]
+
+  assert carried_bytes(jax.make_jaxpr(looped)(jnp.ones(3)).jaxpr) == 4 + 100  # fori's (i, y)
+  assert carried_bytes(jax.make_jaxpr(jnp.sin)(jnp.ones(3)).jaxpr) == 0
+  state = jax.make_jaxpr(run)({"learning_rate": jnp.float32(0.1), "beta": jnp.float32(0.9)},
+                              jax.random.key(0)).jaxpr
+  assert carried_bytes(state) == 2 * 10 * 4 + 4  # w and momentum's trace [10], its count
+
+
+def test_default_chunks_keep_each_devices_loop_state_in_a_share_of_the_cache(monkeypatch):
+  per_run = 2 * 10 * 4 + 4
+  monkeypatch.setattr(memory, "last_level_cache", lambda: memory.CACHE_SHARE * per_run * 12)
+  cols = columns(np.logspace(-2, 0, 13))   # 26 rows, 12 per chunk at most: 3 chunks
+  chunked = run_sweep(run, cols, seeds=[0, 1], mesh=None, progress=False)
+  assert chunked.chunk_size == 10 and chunked.chunks_computed == 3   # 30 rows, not 36
+  whole = run_sweep(run, cols, seeds=[0, 1], chunk_size=26, mesh=None, progress=False)
+  np.testing.assert_allclose(chunked.curves["train_loss"], whole.curves["train_loss"],
+                             rtol=1e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("rows, largest, unit, chunk", [
+    (1024, 66, 2, 64), (5000, 4096, 1, 2500), (10, 4096, 1, 10), (1, 4, 2, 2), (26, 6, 2, 6),
+    (12, 6, 3, 6)])
+def test_balanced_chunks_cover_the_rows_in_as_few_chunks_with_the_least_padding(
+    rows, largest, unit, chunk):
+  assert balanced(rows, largest, unit) == chunk
+  assert -(-rows // chunk) == -(-rows // largest) and chunk % unit == 0
+
+
+def test_last_level_cache_reads_the_largest_cache_in_sys(tmp_path):
+  for index, size in enumerate(["32K", "512K", "32768K", "1M"]):
+    (tmp_path / f"index{index}").mkdir()
+    (tmp_path / f"index{index}" / "size").write_text(size + "\n")
+  assert last_level_cache(tmp_path) == 32 << 20
+  assert last_level_cache(tmp_path / "missing") is None
 
 
 @pytest.mark.parametrize("bad, message", [
