@@ -16,7 +16,8 @@ from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_sam
 from jaxopt_lab.optim.aliases import optimizer
 from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, scalar_dtype
 from jaxopt_lab.optim.base import (
-    Scalar, ScalarOrSchedule, abs_sq, cast_like, safe_div, safe_sqrt, wide)
+    Scalar, ScalarOrSchedule, abs_sq, cast_like, known_positive, over_root_plus_eps, safe_div,
+    safe_sqrt, wide)
 from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = [
@@ -83,8 +84,8 @@ def unchecked_nadam(b1, b2, eps, momentum_decay) -> optax.GradientTransformation
     nu = moving_average(state.nu, grads, b2, 2)
     root_c2 = jnp.sqrt(bias_correction(b2, count))
     updates = jax.tree.map(
-        lambda g, m, v: safe_div(gradient_weight * wide(g) + momentum_weight * m,
-                                 safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
+        lambda g, m, v: over_root_plus_eps(gradient_weight * wide(g) + momentum_weight * m,
+                                           safe_sqrt(v) / root_c2, eps).astype(g.dtype),
         grads, mu, nu)
     return updates, ScaleByNadamState(count, product.astype(state.mu_product.dtype),
                                       cast_like(mu, state.mu), cast_like(nu, state.nu))
@@ -136,7 +137,7 @@ def scale_by_radam(b1: Scalar = 0.9, b2: Scalar = 0.999,
     nu = moving_average(state.nu, grads, b2, 2)
 
     def step(m, v, g):
-      adaptive = safe_div(factor * m, safe_sqrt(v) + eps)
+      adaptive = over_root_plus_eps(factor * m, safe_sqrt(v), eps)
       return (jnp.where(rectified, adaptive, m) / c1).astype(g.dtype)
 
     updates = jax.tree.map(step, mu, nu, grads)
@@ -174,7 +175,9 @@ def scale_by_adamax(b1: Scalar = 0.9, b2: Scalar = 0.999,
     nu = jax.tree.map(
         lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), safe_sqrt(abs_sq(wide(g))) + eps),
         state.nu, grads)
-    updates = jax.tree.map(lambda m, u, g: safe_div(m, c1 * u).astype(g.dtype), mu, nu, grads)
+    divide = (lambda m, u: m / (c1 * u)) if known_positive(eps) else (  # u >= eps > 0
+        lambda m, u: safe_div(m, c1 * u))
+    updates = jax.tree.map(lambda m, u, g: divide(m, u).astype(g.dtype), mu, nu, grads)
     return updates, ScaleByAdamaxState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
   return optax.GradientTransformation(init, update)
@@ -211,7 +214,7 @@ def scale_by_belief(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-16,
     surprise = jax.tree.map(lambda g, m: wide(g) - m, grads, mu)
     nu = jax.tree.map(lambda s: s + eps_root, moving_average(state.nu, surprise, b2, 2))
     updates = jax.tree.map(
-        lambda m, s, g: safe_div(m / c1, safe_sqrt(s) / root_c2 + eps).astype(g.dtype),
+        lambda m, s, g: over_root_plus_eps(m / c1, safe_sqrt(s) / root_c2, eps).astype(g.dtype),
         mu, nu, grads)
     return updates, ScaleByBeliefState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
@@ -243,7 +246,7 @@ def scale_by_debiased_rms(b2: Scalar = 0.999, eps: Scalar = 1e-8) -> optax.Gradi
     root_c2 = jnp.sqrt(bias_correction(b2, count))
     nu = moving_average(state.nu, grads, b2, 2)
     updates = jax.tree.map(
-        lambda g, v: safe_div(wide(g), safe_sqrt(v) / root_c2 + eps).astype(g.dtype),
+        lambda g, v: over_root_plus_eps(wide(g), safe_sqrt(v) / root_c2, eps).astype(g.dtype),
         grads, nu)
     return updates, ScaleByDebiasedRmsState(count, cast_like(nu, state.nu))
 

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxopt_lab._validation import caller
+from jaxopt_lab._validation import caller, is_concrete
 
 Scalar = Union[float, jax.Array]
 Schedule = Callable[[jax.Array], Scalar]
@@ -88,6 +88,27 @@ def safe_div(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
   alike: a step whose scale is undefined is no step). Finite derivatives everywhere."""
   nonzero = denominator != 0
   return jnp.where(nonzero, numerator / jnp.where(nonzero, denominator, 1), 0)
+
+
+def known_positive(value) -> bool:
+  """True for a number known now (not a tracer, not a schedule) that is > 0 even in float32,
+  the least precision blocks compute in: then d + value > 0 for every d >= 0."""
+  return is_concrete(value) and bool(np.all(np.asarray(value, np.float32) > 0))
+
+
+def known_zero(value) -> bool:
+  """True for a number known now (not a tracer, not a schedule) that is 0: a term it scales
+  can be left out."""
+  return is_concrete(value) and not np.any(np.asarray(value))
+
+
+def over_root_plus_eps(numerator: jax.Array, root: jax.Array, eps) -> jax.Array:
+  """numerator / (root + eps) for a root >= 0: a plain division where eps is known positive
+  (the denominator is then at least eps), `safe_div` where it can be 0 (eps = 0, or a tracer).
+  The same values and derivatives either way, without the select where none is needed."""
+  if known_positive(eps):
+    return numerator / (root + eps)
+  return safe_div(numerator, root + eps)
 
 
 def sum_of_squares(tree) -> jax.Array:

@@ -25,7 +25,7 @@ from jaxopt_lab._validation import (
     NONNEGATIVE, UNIT, check, check_flag, check_params, check_same_tree)
 from jaxopt_lab.optim.base import (
     Scalar, ScalarOrSchedule, abs_sq, canonical_dtype, cast_like, check_transforms,
-    real_zeros_like, safe_sqrt, step_count, wide)
+    known_positive, known_zero, real_zeros_like, safe_sqrt, step_count, wide)
 
 __all__ = [
     "scale_by_learning_rate", "with_learning_rate", "scale_by_momentum", "scale_by_nesterov",
@@ -208,9 +208,11 @@ def _scaled(numerators, denominators, eps, like):
   gradients). The denominator is 0 only with eps = 0 where the second moment is 0, that is
   where every earlier gradient was 0 or underflowed in it: the numerator (m or g) is then 0 or
   as small, and is returned as it is instead of 0 / 0 (one select, finite derivatives)."""
+  positive = known_positive(eps)   # then d + eps >= eps > 0: no select
+
   def scale(n, d, g):
     d = d + eps
-    return (wide(n) / jnp.where(d == 0, 1, d)).astype(g.dtype)
+    return (wide(n) / (d if positive else jnp.where(d == 0, 1, d))).astype(g.dtype)
   return jax.tree.map(scale, numerators, denominators, like)
 
 
@@ -364,7 +366,8 @@ def scale_by_adam(b1: Scalar = 0.9, b2: Scalar = 0.999, eps: Scalar = 1e-8,
     c2 = _bias_correction(b2, count, bias_correction)
     if amsgrad:
       nu_max = jax.tree.map(lambda old, v: jnp.maximum(wide(old), v), state.nu_max, nu)
-    denominators = jax.tree.map(lambda v: safe_sqrt(v + eps_root * c2) / jnp.sqrt(c2),
+    lifted = (lambda v: v) if known_zero(eps_root) else (lambda v: v + eps_root * c2)
+    denominators = jax.tree.map(lambda v: safe_sqrt(lifted(v)) / jnp.sqrt(c2),
                                 nu_max if amsgrad else nu)
     updates = _scaled(jax.tree.map(lambda m: m / c1, mu), denominators, eps, grads)
     mu, nu = cast_like(mu, state.mu), cast_like(nu, state.nu)
@@ -383,6 +386,9 @@ def add_decayed_weights(weight_decay: Scalar = 0.0) -> optax.GradientTransformat
   - after it, just before the learning rate, it is decoupled weight decay (Loshchilov &
     Hutter 2019), w <- w - lr (update + weight_decay w), as in torch.optim.AdamW.
   For plain SGD the two coincide; for adaptive methods they do not.
+
+  A weight_decay known to be 0 (not a tracer) leaves the updates as they are, without reading
+  the parameters (0 * w would turn an infinite weight into NaN, and cost a pass over memory).
   """
   check("add_decayed_weights", weight_decay=(weight_decay, NONNEGATIVE))
 
@@ -392,6 +398,8 @@ def add_decayed_weights(weight_decay: Scalar = 0.0) -> optax.GradientTransformat
 
   def update(updates, state, params=None):
     check_params("add_decayed_weights", updates, params)
+    if known_zero(weight_decay):
+      return updates, state
     updates = jax.tree.map(lambda u, w: (wide(u) + weight_decay * wide(w)).astype(u.dtype),
                            updates, params)
     return updates, state

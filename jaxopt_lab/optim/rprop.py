@@ -17,18 +17,14 @@ __all__ = ["scale_by_rprop", "rprop", "ScaleByRpropState"]
 
 class ScaleByRpropState(NamedTuple):
   count: jax.Array          # int32: updates applied so far (the optimizer's one step count)
-  prev: optax.Updates       # the last gradient, 0 where its sign had flipped
+  prev_sign: optax.Updates  # int8: the sign of the last gradient, 0 where it had flipped (all
+                            # Rprop reads of torch's `prev`); [2, ...] for a complex leaf: the
+                            # signs of its real and imaginary parts
   step_size: optax.Updates  # the current step size of every coordinate
 
 
-def _real_parts(function, *leaves):
-  """function on real leaves; on complex ones, on the real and imaginary parts separately
-  (torch.optim.Rprop's view_as_real), each output put back together as a complex leaf."""
-  if not any(jnp.iscomplexobj(x) for x in leaves):
-    return function(*(wide(x) for x in leaves))
-  re = function(*(jnp.real(wide(x)) for x in leaves))
-  im = function(*(jnp.imag(wide(x)) for x in leaves))
-  return tuple(a + 1j * b for a, b in zip(re, im))
+def _signs_like(w) -> jax.Array:
+  return jnp.zeros((2, *jnp.shape(w)) if jnp.iscomplexobj(w) else jnp.shape(w), jnp.int8)
 
 
 def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_plus: Scalar = 1.2,
@@ -40,7 +36,10 @@ def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_pl
                                        step_size_min, step_size_max)
     g <- 0 where s < 0 (no move after a sign flip);   update = sign(g) step;   g_prev <- g
 
-  Complex leaves: the real and imaginary parts separately, as torch. optax.scale_by_rprop
+  Complex leaves: the real and imaginary parts separately, as torch. The state keeps the
+  last gradient's sign as int8, not the gradient: all the rule reads of it, at a quarter of
+  the memory. A NaN gradient gives a NaN update and keeps the step size (torch's sign(NaN) = 0
+  skips the coordinate without a word); the steps after it are torch's. optax.scale_by_rprop
   0.2.8 differs: it returns each step's update one step late (its first update is 0; optax
   PR #1725), and leaves the step size unclipped when s = 0, where torch clips it.
   """
@@ -54,30 +53,38 @@ def scale_by_rprop(learning_rate: Scalar = 1e-2, eta_minus: Scalar = 0.5, eta_pl
         step_size_min=(step_size_min, NONNEGATIVE), step_size_max=(step_size_max, POSITIVE))
 
   def init(params):
-    return ScaleByRpropState(jnp.zeros([], jnp.int32), optax.tree.zeros_like(params),
+    return ScaleByRpropState(jnp.zeros([], jnp.int32), jax.tree.map(_signs_like, params),
                              jax.tree.map(initial_step, params))
 
   def initial_step(w):
     both_parts = 1 + 1j if jnp.iscomplexobj(w) else 1  # complex: real and imaginary parts
     return jnp.full_like(w, learning_rate * both_parts)
 
-  def rule(g, prev, step):
-    s = jnp.sign(g * prev)
+  def rule(g, prev_sign, step):
+    sign = jnp.sign(g)              # NaN for a NaN gradient, so that its update is NaN too
+    s = sign * prev_sign
     factor = jnp.where(s > 0, eta_plus, jnp.where(s < 0, eta_minus, 1.0))
     step = jnp.clip(step * factor, step_size_min, step_size_max)
-    g = jnp.where(s < 0, 0.0, g)
-    return jnp.sign(g) * step, g, step
+    sign = jnp.where(s < 0, 0.0, sign)
+    return sign * step, sign.astype(jnp.int8), step  # a NaN sign is kept as 0: s = 0 next
+
+  def leaf(g, prev_sign, step):
+    """The rule on a real leaf; on a complex one, on its real and imaginary parts separately
+    (torch.optim.Rprop's view_as_real), put back together."""
+    if not jnp.iscomplexobj(g):
+      return rule(wide(g), prev_sign, wide(step))
+    re = rule(jnp.real(wide(g)), prev_sign[0], jnp.real(wide(step)))
+    im = rule(jnp.imag(wide(g)), prev_sign[1], jnp.imag(wide(step)))
+    return re[0] + 1j * im[0], jnp.stack([re[1], im[1]]), re[2] + 1j * im[2]
 
   def update(grads, state, params=None):
     del params
-    check_same_tree("scale_by_rprop.update", ("grads", grads), ("state.prev", state.prev),
+    check_same_tree("scale_by_rprop.update", ("grads", grads),
                     ("state.step_size", state.step_size))
-    out = jax.tree.map(lambda g, p, s: _real_parts(rule, g, p, s), grads, state.prev,
-                       state.step_size)
+    out = jax.tree.map(leaf, grads, state.prev_sign, state.step_size)
     pick = lambda i: jax.tree.map(lambda _, o: o[i], grads, out)
     return cast_like(pick(0), grads), ScaleByRpropState(
-        optax.safe_int32_increment(state.count), cast_like(pick(1), state.prev),
-        cast_like(pick(2), state.step_size))
+        optax.safe_int32_increment(state.count), pick(1), cast_like(pick(2), state.step_size))
 
   return optax.GradientTransformation(init, update)
 

@@ -64,10 +64,13 @@ def _wrap(base_optimizer, learning_rate, b1, weight_lr_power) -> optax.GradientT
                                               **extra_args)
 
     def move(y, z, step):
-      # y' - y with x = (y - (1 - b1) z) / b1 substituted: (1 - b1 (1 - c)) step - c (y - z),
-      # which never subtracts y from y' (float32 would lose |y| ulp(1) of every update)
-      update = (1 - b1 * (1 - c)) * wide(step) - c * (wide(y) - wide(z))
-      return update.astype(y.dtype), (wide(z) + wide(step)).astype(z.dtype)
+      # y' - y with x = (y - (1 - b1) z) / b1 substituted: (1 - b1 (1 - c)) (z' - z) - c (y - z).
+      # It never subtracts y from y' (float32 would lose |y| ulp(1) of every update), and it
+      # takes z's step as stored, z' - z, so that x stays (y - (1 - b1) z) / b1 exactly; the
+      # step itself is then read once (XLA would otherwise keep it in a buffer of its own).
+      new_z = (wide(z) + wide(step)).astype(z.dtype)
+      update = (1 - b1 * (1 - c)) * (wide(new_z) - wide(z)) - c * (wide(y) - wide(z))
+      return update.astype(y.dtype), new_z
 
     moved = jax.tree.map(move, params, state.z, steps)
     pick = lambda i: jax.tree.map(lambda _, pair: pair[i], params, moved)

@@ -106,6 +106,22 @@ def test_add_decayed_weights_needs_params():
     optimizer.update({"w": jnp.ones(2)}, optimizer.init(None))
 
 
+def test_a_weight_decay_known_to_be_zero_leaves_the_updates_as_they_are():
+  """0 * inf would be NaN: torch's AdamW(weight_decay=0) multiplies w by 1 - lr * 0 = 1, and
+  an infinite weight stays infinite. A traced 0 is not known, and still decays."""
+  params, updates = {"w": jnp.array([jnp.inf, 2.0])}, {"w": jnp.array([1.0, 1.0])}
+  decay = jl.add_decayed_weights(0.0)
+  kept, _ = decay.update(updates, decay.init(params), params)
+  np.testing.assert_array_equal(kept["w"], [1.0, 1.0])
+
+  def traced(weight_decay):
+    decay = jl.add_decayed_weights(weight_decay)
+    return decay.update(updates, decay.init(params), params)[0]["w"]
+
+  np.testing.assert_array_equal(jax.jit(traced)(0.0), [np.nan, 1.0])
+  np.testing.assert_array_equal(jax.jit(traced)(0.5), [np.inf, 2.0])
+
+
 def test_clip_by_global_norm():
   clip = jl.clip_by_global_norm(1.0)
   grads = {"a": jnp.array([3.0, 0.0]), "b": jnp.array([[4.0]])}  # norm 5

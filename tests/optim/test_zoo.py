@@ -147,6 +147,42 @@ def test_the_adam_variants_optax_computes_differently(problem, x64):
   same_path(jl.radam(0.01, eps=0.0), optax.radam(0.01, eps=0.0), params, loss)
 
 
+def test_rprop_keeps_signs_as_int8_and_recovers_from_a_nan_gradient_as_torch():
+  """The state holds the last gradient's sign (int8, two per complex number), not the
+  gradient. A NaN gradient gives a NaN update (torch's sign(NaN) = 0 skips that coordinate
+  silently) and leaves the step size as it was; the steps after it equal torch.optim.Rprop's
+  (its NaN `prev` makes s NaN, ours a sign of 0: no change of size either way)."""
+  params = {"w": jnp.array([1.0, -2.0]), "z": jnp.zeros(3, jnp.complex64)}
+  state = jl.rprop(0.1).init(params)
+  sign_of = state[0].prev_sign
+  assert sign_of["w"].dtype == jnp.int8 and sign_of["w"].shape == (2,)
+  assert sign_of["z"].dtype == jnp.int8 and sign_of["z"].shape == (2, 3)
+
+  gradients = [[0.5, 0.3], [np.nan, -0.3], [0.5, 0.3], [0.5, 0.3]]
+  ours = np.array(updates_of(jl.rprop(0.1), {"w": jnp.array([1.0, -2.0])},
+                             [{"w": jnp.array(g)} for g in gradients]))
+  w = torch.tensor([1.0, -2.0], requires_grad=True)
+  rprop, theirs = torch.optim.Rprop([w], lr=0.1), []
+  for g in gradients:   # from the same point each step (torch's update does not read it)
+    with torch.no_grad():
+      w.copy_(torch.tensor([1.0, -2.0]))
+    w.grad = torch.tensor(g)
+    rprop.step()
+    theirs.append(w.detach().numpy() - [1.0, -2.0])
+  assert np.isnan(ours[1, 0]) and theirs[1][0] == 0.0
+  ours[1, 0] = 0.0
+  np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+  assert ours[1, 1] == 0.0   # the flip: no move, as torch
+
+
+def updates_of(optimizer, params, grads):
+  state, out = optimizer.init(params), []
+  for g in grads:
+    update, state = optimizer.update(g, state, params)
+    out.append(update["w"])
+  return out
+
+
 def test_optax_rprop_lags_one_step_behind_torch():
   """optax.rprop 0.2.8 returns each step's update one step late (optax PR #1725): its first
   update is 0 and its second is our (and torch.optim.Rprop's) first."""
