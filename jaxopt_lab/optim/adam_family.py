@@ -14,10 +14,11 @@ import optax
 
 from jaxopt_lab._validation import NONNEGATIVE, UNIT, Interval, check, check_same_tree
 from jaxopt_lab.optim.aliases import optimizer
-from jaxopt_lab.optim.arithmetic import bias_correction, moving_average, scalar_dtype
+from jaxopt_lab.optim.arithmetic import (
+    bias_correction, magnitude, moving_average, scalar_dtype)
 from jaxopt_lab.optim.base import (
-    Scalar, ScalarOrSchedule, abs_sq, cast_like, known_positive, over_root_plus_eps, safe_div,
-    safe_sqrt, wide)
+    Scalar, ScalarOrSchedule, cast_like, known_positive, over_root_plus_eps, safe_div, safe_sqrt,
+    wide)
 from jaxopt_lab.optim.blocks import with_learning_rate
 
 __all__ = [
@@ -173,7 +174,7 @@ def scale_by_adamax(b1: Scalar = 0.9, b2: Scalar = 0.999,
     c1 = bias_correction(b1, count)
     mu = moving_average(state.mu, grads, b1, 1)
     nu = jax.tree.map(
-        lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), safe_sqrt(abs_sq(wide(g))) + eps),
+        lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), magnitude(wide(g)) + eps),
         state.nu, grads)
     divide = (lambda m, u: m / (c1 * u)) if known_positive(eps) else (  # u >= eps > 0
         lambda m, u: safe_div(m, c1 * u))

@@ -32,6 +32,12 @@ def safe_rms(x: jax.Array) -> jax.Array:
   return safe_sqrt(jnp.sum(abs_sq(wide(x))) / max(jnp.size(x), 1))
 
 
+def magnitude(x: jax.Array) -> jax.Array:
+  """|x|: abs for a real x; for a complex one, safe_sqrt(|x|^2), whose derivative at 0 is 0
+  (jnp.abs's is NaN there)."""
+  return safe_sqrt(abs_sq(x)) if jnp.iscomplexobj(x) else jnp.abs(x)
+
+
 def sign(x: jax.Array) -> jax.Array:
   """sign(x) for real x (derivative 0); x / |x| for complex x (as jnp.sign), 0 at 0."""
   x = wide(x)

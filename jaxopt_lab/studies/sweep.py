@@ -110,8 +110,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
   parser.add_argument("--fresh-seeds", type=int, default=3,
                       help="fresh seeds (never used in the sweep) for that re-run and the test")
   parser.add_argument("--chunk-size", type=int, default=None,
-                      help="configurations per compiled call (default: the most --memory-gb "
-                           "holds; a resumed sweep keeps its folder's)")
+                      help="runs (configurations x seeds) per compiled call, rounded down to "
+                           "a multiple of seeds x devices (default: the most --memory-gb holds "
+                           "and, on a CPU, the cache; a resumed sweep keeps its folder's)")
   parser.add_argument("--memory-gb", type=float, default=4.0,
                       help="device memory, in GiB, one chunk of runs may use")
   parser.add_argument("--sample-seed", type=int, default=0,
