@@ -30,9 +30,9 @@ def chunk_for_budget(program_bytes: Callable[[int], int], rows: int, unit: int, 
   returns XLA's estimate of its memory.
 
   The program is compiled for every row at once (or, above `largest`, for equal chunks that
-  cover the rows with the least padding); only if that does not fit
-  is it compiled again, for the chunk that does. A run so large that one configuration (every
-  seed) per device does not fit is refused with one line, before it runs.
+  cover the rows with the least padding); only if that does not fit is it compiled again, for
+  the chunk that does. A run so large that one configuration (every seed) per device does not
+  fit is refused with one line, before it runs.
   """
   probe = balanced(rows, whole_configurations(largest, unit), unit)
   used = program_bytes(probe)
@@ -67,8 +67,8 @@ def cache_chunk(run: Callable, hparams: dict, key: jax.Array, unit: int,
   per_run = carried_bytes(jax.make_jaxpr(run)(hparams, key).jaxpr)
   if per_run == 0:
     return None
-  runs_per_device = (last_level_cache() or ASSUMED_CACHE) // (
-      CACHE_SHARE * per_run * jax.local_device_count())
+  sharing = min(jax.local_device_count(), devices)   # this host's devices that run the chunk
+  runs_per_device = (last_level_cache() or ASSUMED_CACHE) // (CACHE_SHARE * per_run * sharing)
   return whole_configurations(runs_per_device * devices, unit)
 
 
