@@ -21,10 +21,8 @@ alike. Writes JSON and a markdown table.
   python -m benchmarks.optimizer_step --sizes 1e6,1e7 --rounds 7
 """
 import argparse
-import json
 import math
 import os
-import platform
 import re
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ import optax
 import torch
 
 import jaxopt_lab as jl
+from benchmarks import machine, write_results
 
 BYTES_PER_PARAMETER = 28  # read p, g, m, v; write p, m, v (float32)
 
@@ -209,12 +208,7 @@ def main(argv=None):
                       "vs_optax": t / seconds["optax.adam"], "of_ceiling": ceiling / t,
                       "GB_per_s": BYTES_PER_PARAMETER * n / t / 1e9,
                       "xla_passes": fusions.get(name)})
-  args.out.mkdir(parents=True, exist_ok=True)
-  device = f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}, " \
-           f"{os.cpu_count()} cores)"
-  (args.out / "optimizer_step.json").write_text(json.dumps(
-      {"device": device, "rounds": args.rounds, "steps": args.steps, "results": results},
-      indent=2))
+  device = machine(jax.devices()[0].device_kind)
   lines = [f"Adam step, float32, {device}; median of {args.rounds} rounds in shuffled order",
            "", "| parameters | contender | ms/step | x optax.adam | of ceiling | GB/s | XLA passes |",
            "|---:|---|---:|---:|---:|---:|---:|"]
@@ -222,9 +216,9 @@ def main(argv=None):
     lines.append(f"| {r['parameters']:.0e} | {r['contender']} | {r['ms_per_step']:.2f} | "
                  f"{r['vs_optax']:.2f} | {r['of_ceiling']:.2f} | {r['GB_per_s']:.1f} | "
                  f"{r['xla_passes'] if r['xla_passes'] is not None else '-'} |")
-  table = "\n".join(lines)
-  (args.out / "optimizer_step.md").write_text(table + "\n")
-  print(table)
+  write_results(args.out, "optimizer_step", {"device": device, "rounds": args.rounds,
+                                              "steps": args.steps, "results": results},
+                "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -14,9 +14,6 @@ whole map (fused) and on the corner (eigvals). Writes JSON and a markdown table.
   python -m benchmarks.rate_map --rounds 5
 """
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -26,6 +23,7 @@ import numpy as np
 
 from jaxopt_lab import theory
 from jaxopt_lab.theory.rates import _momentum_radius
+from benchmarks import machine, write_results
 
 GRID, EIGENVALUES, CORNER = 512, 1000, 16
 
@@ -96,21 +94,16 @@ def main(argv=None):
   scale = {name: (GRID / CORNER) ** 2 if "corner" in name else 1 for name in contenders}
   rows = [{"contender": name, "seconds": float(np.median(t)) * scale[name],
            "max_abs_difference": agreement[name]} for name, t in times.items()]
-  args.out.mkdir(parents=True, exist_ok=True)
-  device = f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}, " \
-           f"{os.cpu_count()} cores)"
-  (args.out / "rate_map.json").write_text(json.dumps(
-      {"device": device, "grid": GRID, "eigenvalues": EIGENVALUES, "rounds": args.rounds,
-       "results": rows}, indent=2))
+  device = machine(jax.devices()[0].device_kind)
   lines = [f"Heavy-ball rate map, {GRID}x{GRID} (alpha, beta) over {EIGENVALUES} eigenvalues, "
            f"{device}; median of {args.rounds} interleaved rounds", "",
            "| contender | seconds | max abs difference from theory.momentum_rate |",
            "|---|---:|---:|"]
   lines += [f"| {r['contender']} | {r['seconds']:.4g} | {r['max_abs_difference']:.2g} |"
             for r in rows]
-  table = "\n".join(lines)
-  (args.out / "rate_map.md").write_text(table + "\n")
-  print(table)
+  write_results(args.out, "rate_map", {"device": device, "grid": GRID,
+                                        "eigenvalues": EIGENVALUES, "rounds": args.rounds,
+                                        "results": rows}, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ Runs unchanged on a GPU (--cpu-devices only shapes the CPU platform).
 import argparse
 import json
 import os
-import platform
 import random
 import subprocess
 import sys
@@ -36,6 +35,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from benchmarks import machine, write_results
 
 CONTENDERS = ("hand-written", "run_sweep", "one device")
 STABLE = 1e-2   # Adam's learning rates up to which these runs train stably: above, the runs
@@ -186,21 +187,17 @@ def main(argv=None):
               f"steady {result['steady_s']:.3f} s", flush=True)
   rows = [summary(k, runs[k]) for k in sizes]
   device = runs[sizes[0]]["run_sweep"][0]["device"]
-  machine = f"{device} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+  host = machine(device)
   header = (f"K Adam runs of a 64-{args.width}-10 MLP on digits, {args.steps} steps of batch "
-            f"{args.batch_size}, validation every {args.eval_every}, on {machine}; medians of "
+            f"{args.batch_size}, validation every {args.eval_every}, on {host}; medians of "
             f"{args.rounds} interleaved rounds, each measurement in a fresh process; run_sweep "
             f"on up to {rows[0]['sweep_devices']} device(s) (one per configuration at most). "
             f"Ratios are run_sweep / hand-written "
             f"(below 1: run_sweep is faster).")
-  args.out.mkdir(parents=True, exist_ok=True)
-  (args.out / "sweep.json").write_text(json.dumps(
-      {"machine": machine, "options": {k: v for k, v in vars(args).items()
-                                      if k not in ("out", "worker", "k", "cache")},
-       "results": rows, "raw": {str(k): v for k, v in runs.items()}}, indent=2, default=str))
-  table = markdown(rows, header)
-  (args.out / "sweep.md").write_text(table + "\n")
-  print(table)
+  write_results(args.out, "sweep", {
+      "machine": host, "options": {k: v for k, v in vars(args).items()
+                                   if k not in ("out", "worker", "k", "cache")},
+      "results": rows, "raw": {str(k): v for k, v in runs.items()}}, markdown(rows, header))
 
 
 if __name__ == "__main__":

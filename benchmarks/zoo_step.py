@@ -14,8 +14,6 @@ zoo_step.json and zoo_step.md.
 import argparse
 import gzip
 import json
-import os
-import platform
 import re
 import tempfile
 from pathlib import Path
@@ -26,6 +24,7 @@ import optax
 from optax import contrib
 
 import jaxopt_lab as jl
+from benchmarks import machine, write_results
 from benchmarks.optimizer_step import JaxContender, jax_step, time_interleaved
 
 ROWS = 256
@@ -139,12 +138,7 @@ def main(argv=None):
                       "ours_ms": 1e3 * seconds[name, "ours"],
                       "optax_ms": 1e3 * seconds[name, "optax"], "ratio": ratios[name],
                       "kernel_ratio": kernel_ratios[name]})
-  args.out.mkdir(parents=True, exist_ok=True)
-  device = f"{jax.devices()[0].device_kind} ({platform.processor() or platform.machine()}, " \
-           f"{os.cpu_count()} cores)"
-  (args.out / "zoo_step.json").write_text(json.dumps(
-      {"device": device, "rounds": args.rounds, "fields": args.fields, "results": results},
-      indent=2))
+  device = machine(jax.devices()[0].device_kind)
   lines = [f"Zoo steps vs optax, float32 [{ROWS}, n / {ROWS}], {device}; medians over "
            f"{args.fields} fields (every buffer allocated anew) of {args.rounds} interleaved "
            f"rounds of `steps` steps each", "",
@@ -155,9 +149,9 @@ def main(argv=None):
     lines.append(f"| {r['parameters']:.0e} | {r['steps']} | {r['optimizer']} | "
                  f"{r['ours_ms']:.2f} | {r['optax_ms']:.2f} | {r['ratio']:.2f} | "
                  f"{r['kernel_ratio']:.2f} | {r['bytes_ratio']:.2f} |")
-  table = "\n".join(lines)
-  (args.out / "zoo_step.md").write_text(table + "\n")
-  print(table)
+  write_results(args.out, "zoo_step", {"device": device, "rounds": args.rounds,
+                                        "fields": args.fields, "results": results},
+                "\n".join(lines))
 
 
 if __name__ == "__main__":
