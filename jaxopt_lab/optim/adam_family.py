@@ -176,9 +176,9 @@ def scale_by_adamax(b1: Scalar = 0.9, b2: Scalar = 0.999,
     nu = jax.tree.map(
         lambda u, g: jnp.maximum(b2 * jnp.real(wide(u)), magnitude(wide(g)) + eps),
         state.nu, grads)
-    divide = (lambda m, u: m / (c1 * u)) if known_positive(eps) else (  # u >= eps > 0
-        lambda m, u: safe_div(m, c1 * u))
-    updates = jax.tree.map(lambda m, u, g: divide(m, u).astype(g.dtype), mu, nu, grads)
+    positive = known_positive(eps)   # then u >= eps > 0
+    updates = jax.tree.map(lambda m, u, g: safe_div(m, c1 * u, positive).astype(g.dtype),
+                           mu, nu, grads)
     return updates, ScaleByAdamaxState(count, cast_like(mu, state.mu), cast_like(nu, state.nu))
 
   return optax.GradientTransformation(init, update)

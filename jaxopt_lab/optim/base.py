@@ -83,9 +83,14 @@ def _safe_sqrt_jvp(primals, tangents):
   return root, jnp.where(positive, dx / (2 * jnp.where(positive, root, 1)), 0)
 
 
-def safe_div(numerator: jax.Array, denominator: jax.Array) -> jax.Array:
+def safe_div(numerator: jax.Array, denominator: jax.Array,
+             never_zero: bool = False) -> jax.Array:
   """numerator / denominator where the denominator is not 0, and 0 where it is (0/0 and x/0
-  alike: a step whose scale is undefined is no step). Finite derivatives everywhere."""
+  alike: a step whose scale is undefined is no step). Finite derivatives everywhere.
+  never_zero=True (the caller knows the denominator is never 0, e.g. root + eps with
+  `known_positive(eps)`) gives the same values as a plain division, without the selects."""
+  if never_zero:
+    return numerator / denominator
   nonzero = denominator != 0
   return jnp.where(nonzero, numerator / jnp.where(nonzero, denominator, 1), 0)
 
@@ -103,12 +108,9 @@ def known_zero(value) -> bool:
 
 
 def over_root_plus_eps(numerator: jax.Array, root: jax.Array, eps) -> jax.Array:
-  """numerator / (root + eps) for a root >= 0: a plain division where eps is known positive
-  (the denominator is then at least eps), `safe_div` where it can be 0 (eps = 0, or a tracer).
-  The same values and derivatives either way, without the select where none is needed."""
-  if known_positive(eps):
-    return numerator / (root + eps)
-  return safe_div(numerator, root + eps)
+  """`safe_div`(numerator, root + eps) for a root >= 0, which is never 0 where eps is known
+  positive (the denominator is then at least eps)."""
+  return safe_div(numerator, root + eps, never_zero=known_positive(eps))
 
 
 def sum_of_squares(tree) -> jax.Array:
